@@ -1,0 +1,50 @@
+# spine-study: `make study` runs the study, `make test` tests it. Both set up .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch first, so that nothing later pulls a different (multi-GB CUDA) build; override for a GPU machine,
+# e.g. make TORCH_SPEC='torch==2.13.0' TORCH_PIP_ARGS='--index-url https://download.pytorch.org/whl/cu126'
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+STAMP := $(VENV)/.installed-$(shell cat settings.ini setup.py | cksum | cut -d' ' -f1)
+STUDY_ARGS ?=
+
+.PHONY: setup test study lab ablation export clean-nbs index bench help
+help:
+	@echo "make study | make test | make lab | make ablation | make bench | make export"
+
+setup: $(STAMP)
+$(STAMP): settings.ini setup.py
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), f"Python >= 3.11 needed, found {sys.version}"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	rm -f $(VENV)/.installed-*; touch $@
+
+# nbdev_test executes every notebook (IN_TEST=1 picks small sizes); pytest runs the integration tests.
+# A test runner that finds nothing to test must not pass.
+test: $(STAMP)
+	@n=$$(ls nbs/*.ipynb 2>/dev/null | wc -l); test $$n -gt 0 || { echo "no notebooks found"; exit 1; }; echo "nbdev_test on $$n notebooks"
+	$(BIN)/nbdev_test --n_workers 2 --timing
+	$(BIN)/pytest -q tests
+
+study: $(STAMP)
+	$(BIN)/spine-study study $(STUDY_ARGS)
+
+ablation: $(STAMP)
+	$(BIN)/spine-study ablation
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab nbs/
+
+index: $(STAMP)
+	$(BIN)/spine-study index
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done
+
+# after editing notebooks: regenerate spine_study/ and strip notebook noise
+export: $(STAMP)
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean

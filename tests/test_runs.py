@@ -1,0 +1,104 @@
+"""Integration tests of the run machinery: real papermill executions of a small study-shaped notebook."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, FIXTURE, cli
+from spine_study.core import list_runs, read_status, write_index
+
+REQUIRED = ["params.json", "env.json", "metrics.json", "status.json", "predictions.csv", "figures/pred_vs_true.png"]
+
+
+def only_run(reports):
+    runs = sorted((reports / "runs").iterdir())
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def wait_final(run_dir, timeout=30):
+    "The papermill watcher finalizes shortly after papermill exits."
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        st = read_status(run_dir)
+        if st["status"] != "running":
+            return st
+        time.sleep(0.2)
+    return read_status(run_dir)
+
+
+def test_cli_run_is_complete(reports, tmp_path):
+    p = cli("run", FIXTURE, "-p", "reports_dir", reports, "-p", "seed", 1, cwd=tmp_path)
+    run_dir = Path(p.stdout.strip().splitlines()[-1])
+    assert run_dir == only_run(reports)
+    assert run_dir.name.split("_", 1)[1].startswith("demo_") and len(run_dir.name.rsplit("_", 1)[1]) == 8
+    for f in REQUIRED + ["demo.ipynb"]:
+        assert (run_dir / f).exists(), f
+    st = read_status(run_dir)
+    assert st["status"] == "complete" and st["executed_notebook"] == "demo.ipynb"
+    params = json.loads((run_dir / "params.json").read_text())
+    assert params["seed"] == 1 and params["reports_dir"] == str(reports)
+    env = json.loads((run_dir / "env.json").read_text())
+    for k in ["python", "torch", "numpy", "pydicom", "nibabel", "scikit-learn", "git_commit", "git_dirty", "device", "seed"]:
+        assert k in env, k
+    assert env["device"] in ("cpu", "cuda") and env["seed"] == 1
+
+
+def test_plain_papermill_completes(reports, tmp_path):
+    out = tmp_path / "out put é.ipynb"
+    subprocess.run([str(BIN / "papermill"), str(FIXTURE), str(out), "-p", "reports_dir", str(reports)],
+                   check=True, capture_output=True, timeout=600)
+    run_dir = only_run(reports)
+    st = wait_final(run_dir)
+    assert st["status"] == "complete", st
+    assert st["executed_by"] == "papermill" and (run_dir / out.name).exists()
+
+
+def test_injected_failure_is_failed_and_not_indexed(reports, tmp_path):
+    p = cli("run", FIXTURE, "-p", "reports_dir", reports, "-p", "fail", "True", cwd=tmp_path, check=False)
+    assert p.returncode == 1
+    bad = Path(p.stdout.strip().splitlines()[-1])
+    st = read_status(bad)
+    assert st["status"] == "failed" and "injected failure" in st["error"]
+    good = Path(cli("run", FIXTURE, "-p", "reports_dir", reports).stdout.strip().splitlines()[-1])
+    text = write_index(reports).read_text()
+    assert good.name in text and bad.name not in text and "1 failed" in text
+
+
+def test_plain_papermill_failure_is_failed(reports, tmp_path):
+    p = subprocess.run([str(BIN / "papermill"), str(FIXTURE), str(tmp_path / "o.ipynb"), "-p", "reports_dir", str(reports),
+                        "-p", "fail", "True"], capture_output=True, timeout=600)
+    assert p.returncode != 0
+    st = wait_final(only_run(reports))
+    assert st["status"] == "failed" and "injected failure" in st["error"]
+
+
+def test_killed_run_never_complete(reports, tmp_path):
+    proc = subprocess.Popen([str(BIN / "papermill"), str(FIXTURE), str(tmp_path / "o.ipynb"), "-p", "reports_dir", str(reports),
+                             "-p", "sleep_s", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    t0 = time.time()
+    while not list((reports / "runs").glob("*/status.json")) and time.time() - t0 < 60:
+        time.sleep(0.2)
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run_dir = only_run(reports)
+    st = wait_final(run_dir, timeout=10)
+    assert st["status"] != "complete"
+    state = list_runs(reports).state.iloc[0]
+    assert state in ("failed", "abandoned"), state
+
+
+def test_same_params_same_metrics_bytes(reports):
+    a = Path(cli("run", FIXTURE, "-p", "reports_dir", reports, "-p", "seed", 7).stdout.strip().splitlines()[-1])
+    b = Path(cli("run", FIXTURE, "-p", "reports_dir", reports, "-p", "seed", 7).stdout.strip().splitlines()[-1])
+    assert a != b
+    assert (a / "metrics.json").read_bytes() == (b / "metrics.json").read_bytes()
+    assert (a / "predictions.csv").read_bytes() == (b / "predictions.csv").read_bytes()
+    c = Path(cli("run", FIXTURE, "-p", "reports_dir", reports, "-p", "seed", 8).stdout.strip().splitlines()[-1])
+    assert (a / "metrics.json").read_bytes() != (c / "metrics.json").read_bytes()
+
+
+def test_unknown_parameter_is_refused(reports):
+    p = cli("run", FIXTURE, "-p", "reports_dir", reports, "-p", "epochz", 3, check=False)
+    assert p.returncode != 0 and "epochz" in p.stderr

@@ -21,9 +21,11 @@ from .metrics import inner_val_split, patient_level, r2
 from .models import build_model, count_parameters
 
 # %% auto 0
-__all__ = ['SEED_PROTOCOL', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'amp_dtype',
-           'make_optimizer', 'make_scheduler', 'make_loss', 'train_epoch', 'predict', 'ensemble_predict', 'fit',
-           'planted_slabs', 'cross_validate', 'holdout']
+__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'FEATURE_MODELS', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig',
+           'TargetScaled', 'make_augment', 'amp_dtype', 'make_optimizer', 'make_scheduler', 'make_loss', 'train_epoch',
+           'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cross_validate', 'holdout', 'resolve_config',
+           'feature_estimator', 'feature_cv', 'patient_predictions', 'evaluate', 'plot_predictions',
+           'plot_learning_curves']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -342,3 +344,107 @@ def holdout(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # slabs, BMD (g/cm²)
     pred = pd.concat([pd.DataFrame({"ID": ids[i], "fold": name, "y_true": y[i], "y_pred": predict(model, X[i], cfg), "scan": i})
                       for name, i in (("val", va), ("test", te))], ignore_index=True)
     return pred, hist, model
+
+# %% ../nbs/03_train.ipynb
+from .metrics import metrics_with_ci
+
+RECOMMENDED = TrainConfig(model="cnn25d", loss="huber", optimizer="adamw", lr=1e-3, weight_decay=1e-4, batch_size=16, epochs=40,
+                          scheduler="cosine", early_stopping_patience=10, grad_clip=1.0, target_norm=True, dropout=0.2, augment=True)
+FEATURE_MODELS = ("vbq_linear", "features_ridge", "features_svr", "features_gbr")
+
+def resolve_config(model: str, # a network name of spine_study.models.MODELS
+                   **overrides) -> TrainConfig:
+    "The protocol of `model` (seed or recommended) with the non-None overrides applied."
+    base = SEED_PROTOCOL if model == "seed_simplecnn" else RECOMMENDED
+    kw = {k: v for k, v in overrides.items() if v is not None}
+    if kw.get("early_stopping_patience") == 0: kw["early_stopping_patience"] = None
+    return replace(base, model=model, **kw)
+
+# %% ../nbs/03_train.ipynb
+def feature_estimator(name: str, # one of FEATURE_MODELS
+                      seed: int = 0):
+    "An unfitted scikit-learn regressor for a feature baseline."
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.linear_model import LinearRegression, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+    if name == "vbq_linear": return make_pipeline(StandardScaler(), LinearRegression())
+    if name == "features_ridge": return make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
+    if name == "features_svr":
+        return TransformedTargetRegressor(make_pipeline(StandardScaler(), SVR(C=1.0, epsilon=0.1)), transformer=StandardScaler())
+    if name == "features_gbr":
+        return GradientBoostingRegressor(n_estimators=200, max_depth=2, learning_rate=0.05, subsample=0.8, random_state=seed)
+    raise ValueError(f"unknown feature model {name!r}; choose one of {FEATURE_MODELS}")
+
+def feature_cv(features: pd.DataFrame, # one row per scan, numeric feature columns
+               y: np.ndarray, ids: np.ndarray, # BMD and patient ID per scan
+               splits: list[dict], # cv_splits(...) or [seed_holdout_split(...) as train/test]
+               name: str, # one of FEATURE_MODELS
+               seed: int = 0) -> pd.DataFrame:
+    "Out-of-fold predictions of a feature baseline, in the same format as cross_validate."
+    cols = [c for c in features.columns if c == "vbq"] if name == "vbq_linear" else list(features.columns)
+    F_, y, ids = features[cols].to_numpy(float), np.asarray(y, float), np.asarray(ids)
+    out = []
+    for sp in splits:
+        tr, te = np.asarray(sp["train_idx"]), np.asarray(sp["test_idx"])
+        est = feature_estimator(name, seed).fit(F_[tr], y[tr])
+        out.append(pd.DataFrame({"ID": ids[te], "fold": sp.get("fold", "test"), "y_true": y[te], "y_pred": est.predict(F_[te]),
+                                 "repeat": sp.get("repeat", 0), "scan": te}))
+    return pd.concat(out, ignore_index=True)
+
+# %% ../nbs/03_train.ipynb
+def patient_predictions(pred_df: pd.DataFrame, # scan-level predictions (ID, fold, y_true, y_pred, repeat)
+                        y: np.ndarray, ids: np.ndarray, # BMD and patient ID per scan (for the baseline)
+                        splits: list[dict], # the splits the predictions came from
+                       ) -> pd.DataFrame:
+    "One row per patient: ID, y_true, y_pred (mean over scans and repeats), baseline (training-fold mean)."
+    pl = patient_level(pred_df if "repeat" in pred_df else pred_df.assign(repeat=0))
+    y, ids = np.asarray(y, float), np.asarray(ids)
+    base = []
+    for sp in splits:
+        tr = np.asarray(sp["train_idx"]); ypt = pd.Series(y[tr]).groupby(ids[tr]).first()
+        for pid in np.unique(ids[np.asarray(sp["test_idx"])]):
+            base.append((pid, sp.get("repeat", 0), float(ypt.mean())))
+    b = pd.DataFrame(base, columns=["ID", "repeat", "baseline"])
+    pl = pl.merge(b, on=["ID", "repeat"], how="left")
+    return pl.groupby("ID", as_index=False).agg(y_true=("y_true", "first"), y_pred=("y_pred", "mean"), baseline=("baseline", "mean"))
+
+def evaluate(pred_df: pd.DataFrame, y: np.ndarray, ids: np.ndarray, splits: list[dict],
+             n_boot: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+    "Per-patient table and the flat metrics (with bootstrap CIs and the mean baseline) of a run."
+    pp = patient_predictions(pred_df, y, ids, splits)
+    m = metrics_with_ci(pp.y_true.to_numpy(), pp.y_pred.to_numpy(), n_boot=n_boot, seed=seed, baseline_pred=pp.baseline.to_numpy())
+    if "repeat" in pred_df and pred_df.repeat.nunique() > 1:
+        per = patient_level(pred_df).groupby("repeat").apply(lambda d: float(r2(d.y_true.to_numpy(), d.y_pred.to_numpy())), include_groups=False)
+        m["r2_per_repeat"] = [float(v) for v in per]
+    return pp, m
+
+# %% ../nbs/03_train.ipynb
+def plot_predictions(pp: pd.DataFrame, # patient_predictions(...)
+                     m: dict, title: str = ""):
+    "Predicted vs true BMD (identity line) and Bland–Altman residuals."
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 4))
+    lo, hi = pp[["y_true", "y_pred"]].min().min() - 0.05, pp[["y_true", "y_pred"]].max().max() + 0.05
+    a.scatter(pp.y_true, pp.y_pred, s=10, alpha=0.7); a.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity")
+    a.axhline(pp.baseline.mean(), color="0.6", lw=1, label="mean predictor")
+    a.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="true BMD (g/cm²)", ylabel="predicted BMD (g/cm²)")
+    a.set_title(f"{title}\nR² {m['r2']:.2f} [{m['r2_ci95'][0]:.2f}, {m['r2_ci95'][1]:.2f}] vs mean {m['baseline_r2']:.2f}; n={m['n_patients']}", fontsize=8)
+    a.legend(fontsize=7)
+    mean, diff = (pp.y_true + pp.y_pred) / 2, pp.y_pred - pp.y_true
+    b.scatter(mean, diff, s=10, alpha=0.7)
+    for v, ls in ((m["bias"], "-"), (m["loa_low"], "--"), (m["loa_high"], "--")): b.axhline(v, color="k", ls=ls, lw=1)
+    b.set(xlabel="mean of true and predicted (g/cm²)", ylabel="predicted − true (g/cm²)")
+    b.set_title(f"Bland–Altman: bias {m['bias']:+.3f}, limits [{m['loa_low']:.3f}, {m['loa_high']:.3f}]", fontsize=8)
+    fig.tight_layout(); return fig
+
+def plot_learning_curves(history: pd.DataFrame):
+    "Training and validation loss per epoch, one line per fold (and repeat)."
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for key, h in history.groupby([c for c in ("repeat", "fold") if c in history]):
+        a.plot(h.epoch, h.train_mse_g2, lw=0.8); b.plot(h.epoch, h.val_mse_g2, lw=0.8)
+    for ax, t in ((a, "train"), (b, "validation")): ax.set(yscale="log", xlabel="epoch", ylabel="MSE (g/cm²)²", title=f"{t} loss per fold")
+    fig.tight_layout(); return fig

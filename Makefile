@@ -10,9 +10,9 @@ TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.installed-$(shell cat settings.ini setup.py | cksum | cut -d' ' -f1)
 STUDY_ARGS ?=
 
-.PHONY: setup test study lab ablation export clean-nbs index bench help
+.PHONY: setup test study lab export index bench help
 help:
-	@echo "make study | make test | make lab | make ablation | make bench | make export"
+	@echo "make study | make test | make lab | make bench | make export"
 
 setup: $(STAMP)
 $(STAMP): settings.ini setup.py
@@ -32,9 +32,6 @@ test: $(STAMP)
 
 study: $(STAMP)
 	$(BIN)/spine-study study $(STUDY_ARGS)
-
-ablation: $(STAMP)
-	$(BIN)/spine-study ablation
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab nbs/

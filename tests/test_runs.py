@@ -102,3 +102,15 @@ def test_same_params_same_metrics_bytes(reports):
 def test_unknown_parameter_is_refused(reports):
     p = cli("run", FIXTURE, "-p", "reports_dir", reports, "-p", "epochz", 3, check=False)
     assert p.returncode != 0 and "epochz" in p.stderr
+
+
+def test_real_study_notebook_via_cli(reports, tmp_path):
+    "01_data on the embedded phantom (small under IN_TEST): a complete run with its fingerprint and figures."
+    p = cli("run", "01_data", "-p", "reports_dir", reports, cwd=tmp_path, env={"IN_TEST": "1"})
+    run_dir = Path(p.stdout.strip().splitlines()[-1])
+    assert read_status(run_dir)["status"] == "complete"
+    fp = json.loads((run_dir / "fingerprint.json").read_text())
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["n_patients"] == fp["n_patients"] == 40 and 0.55 < m["oracle_r2"] < 0.8
+    assert json.loads((run_dir / "env.json").read_text())["data_fingerprint"] == fp["files_hash"]
+    assert (run_dir / "figures" / "montage_mid_sagittal.png").exists() and (run_dir / "01_data.ipynb").exists()

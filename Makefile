@@ -9,10 +9,11 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.installed-$(shell cat settings.ini setup.py | cksum | cut -d' ' -f1)
 STUDY_ARGS ?=
+ABLATION_ARGS ?=
 
-.PHONY: setup test study lab export index bench help
+.PHONY: setup test study ablation lab export index bench help
 help:
-	@echo "make study | make test | make lab | make bench | make export"
+	@echo "make study | make test | make ablation | make lab | make bench | make export"
 
 setup: $(STAMP)
 $(STAMP): settings.ini setup.py
@@ -32,6 +33,9 @@ test: $(STAMP)
 
 study: $(STAMP)
 	$(BIN)/spine-study study $(STUDY_ARGS)
+
+ablation: $(STAMP)
+	$(BIN)/spine-study ablation $(ABLATION_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab nbs/

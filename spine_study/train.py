@@ -23,9 +23,9 @@ from .models import build_model, count_parameters
 # %% auto 0
 __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'FEATURE_MODELS', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig',
            'TargetScaled', 'make_augment', 'amp_dtype', 'make_optimizer', 'make_scheduler', 'make_loss', 'train_epoch',
-           'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cross_validate', 'holdout', 'resolve_config',
-           'feature_estimator', 'feature_cv', 'patient_predictions', 'evaluate', 'plot_predictions',
-           'plot_learning_curves']
+           'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cross_validate', 'holdout', 'save_model',
+           'load_model', 'resolve_config', 'feature_estimator', 'feature_cv', 'patient_predictions', 'evaluate',
+           'plot_predictions', 'plot_learning_curves']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -346,6 +346,30 @@ def holdout(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # slabs, BMD (g/cm²)
     return pred, hist, model
 
 # %% ../nbs/03_train.ipynb
+from pathlib import Path
+
+def save_model(model: TargetScaled,  # a fitted model
+               cfg: TrainConfig,     # its configuration
+               in_shape: tuple,      # (S, H, W) of one input slab
+               path: str | Path,     # where to write (.pt)
+               **extra) -> Path:     # anything else worth keeping (e.g. test_idx of its fold)
+    "Write weights, target scaling, configuration and input shape to one file."
+    path = Path(path)
+    torch.save({"state_dict": {k: v.cpu() for k, v in model.net.state_dict().items()}, "y_mean": float(model.y_mean),
+                "y_sd": float(model.y_sd), "config": asdict(cfg), "in_shape": tuple(int(s) for s in in_shape), **extra}, path)
+    return path
+
+def load_model(path: str | Path,  # a file written by save_model
+               device: str = "cpu") -> tuple[TargetScaled, TrainConfig, dict]: # model (eval), config, the whole record
+    "Rebuild a model saved by `save_model` (no download, no notebook needed)."
+    rec = torch.load(Path(path), map_location=device, weights_only=False)
+    cfg = TrainConfig(**{**rec["config"], "pretrained": None})
+    S, H, W = rec["in_shape"]
+    model = TargetScaled(build_model(cfg.model, S, (H, W), cfg.dropout), rec["y_mean"], rec["y_sd"])
+    model.net.load_state_dict(rec["state_dict"])
+    return model.to(device).eval(), cfg, rec
+
+# %% ../nbs/03_train.ipynb
 from .metrics import metrics_with_ci
 
 RECOMMENDED = TrainConfig(model="cnn25d", loss="huber", optimizer="adamw", lr=1e-3, weight_decay=1e-4, batch_size=16, epochs=40,
@@ -446,7 +470,8 @@ def plot_learning_curves(history: pd.DataFrame):
     "Training and validation loss per epoch, one line per fold (and repeat)."
     import matplotlib.pyplot as plt
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for key, h in history.groupby([c for c in ("repeat", "fold") if c in history]):
+    keys = [c for c in ("repeat", "fold") if c in history]
+    for _, h in (history.groupby(keys) if keys else [(None, history)]):
         a.plot(h.epoch, h.train_mse_g2, lw=0.8); b.plot(h.epoch, h.val_mse_g2, lw=0.8)
     for ax, t in ((a, "train"), (b, "validation")): ax.set(yscale="log", xlabel="epoch", ylabel="MSE (g/cm²)²", title=f"{t} loss per fold")
     fig.tight_layout(); return fig

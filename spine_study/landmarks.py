@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,9 +19,11 @@ from torch import nn
 
 from .cohort import Problem, format_problems
 from .core import pick_device, seed_everything
-from .metrics import bootstrap_indices, cv_splits, percentile_ci
+from .metrics import bootstrap_indices, bootstrap_stats, cv_splits, percentile_ci, r2
 from .phantom import DISCS, LUMBAR
+from .preprocess import landmark_centres, mid_slice, midsagittal_index, read_series, vertebral_features
 from .readers import Scan, ScanReadError, read_scan
+from .train import FEATURE_MODELS, evaluate, feature_cv
 
 # %% auto 0
 __all__ = ['CONVENTIONS', 'LANDMARK_COLUMNS', 'PRETRAIN_COLUMNS', 'DIRECT_ORIGINAL', 'normalize_level', 'level_convention',
@@ -28,9 +31,10 @@ __all__ = ['CONVENTIONS', 'LANDMARK_COLUMNS', 'PRETRAIN_COLUMNS', 'DIRECT_ORIGIN
            'slice_samples', 'header_only', 'read_image', 'read_image_folder', 'normalize_intensity', 'letterbox',
            'to_grid', 'from_grid', 'grid_arrays', 'augment_batch', 'conv_bn', 'DirectCNN', 'UNet', 'gaussian_targets',
            'heatmap_loss', 'decode_heatmaps', 'LandmarkConfig', 'LandmarkModel', 'save_landmark_model',
-           'load_landmark_model', 'predict_grid', 'fit_landmarks', 'cross_validate_landmarks', 'mean_shape_oof',
-           'landmark_errors', 'summarize_errors', 'stored_zooms', 'prediction_table', 'choose_slice', 'predict_centres',
-           'overlay_figure']
+           'load_landmark_model', 'torch_threads', 'predict_grid', 'fit_landmarks', 'splits_by_patient',
+           'cross_validate_landmarks', 'mean_shape_oof', 'landmark_errors', 'summarize_errors', 'stored_zooms',
+           'prediction_table', 'choose_slice', 'predict_centres', 'centres_rows', 'oof_centres_table',
+           'features_by_source', 'paired_r2_difference', 'bmd_baselines_by_source', 'overlay_figure']
 
 # %% ../nbs/05_landmarks.ipynb
 CONVENTIONS = {"body": tuple(LUMBAR), "disc": tuple(DISCS)}  # convention -> its 5 levels, top to bottom
@@ -418,26 +422,27 @@ def load_landmark_model(path: str | Path, device: str = "cpu") -> LandmarkModel:
     m.load_state_dict(d["state_dict"]); return m.to(device).eval()
 
 # %% ../nbs/05_landmarks.ipynb
+@contextmanager
+def torch_threads(n: int | None):  # torch CPU threads inside the block (None: leave as is)
+    "Run a block with `n` torch CPU threads, then restore the previous count."
+    old = torch.get_num_threads()
+    if n: torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
+
 def predict_grid(model: LandmarkModel,  # fitted
                  X: np.ndarray,  # (n, S, S) from grid_arrays
                  batch_size: int = 32,
                  ) -> np.ndarray:
-    "(n, L, 2) predicted grid (row, col)."
+    "(n, L, 2) predicted grid (row, col), with the model's `num_threads` torch threads."
     model.eval(); dev = next(model.parameters()).device; out = []
-    with torch.no_grad():
+    with torch.no_grad(), torch_threads(model.cfg.num_threads):
         for i in range(0, len(X), batch_size):
             out.append(model.points(model(torch.from_numpy(X[i:i + batch_size])[:, None].to(dev))).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(model.levels), 2))
 
-def fit_landmarks(X: np.ndarray,  # (n, S, S) float32 grid images
-                  pts: np.ndarray,  # (n, L, 2) grid (row, col)
-                  cfg: LandmarkConfig,  # every knob
-                  levels: tuple = CONVENTIONS["body"],
-                  ) -> tuple[LandmarkModel, list]:
-    "(trained model in eval mode, per-epoch mean training loss)."
-    if cfg.num_threads: torch.set_num_threads(cfg.num_threads)
-    seed_everything(cfg.seed); dev = torch.device(pick_device(cfg.device))
-    model = LandmarkModel(cfg, levels).to(dev)
+def _train(model: LandmarkModel, X: np.ndarray, pts: np.ndarray, cfg: LandmarkConfig, dev: torch.device) -> list:
+    "Adam (+ cosine or constant rate) over shuffled, augmented batches; per-epoch mean training loss."
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     steps = cfg.epochs * math.ceil(len(X) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, (lambda i: 0.5 * (1 + math.cos(math.pi * i / steps))) if cfg.schedule == "cosine" else (lambda i: 1.0))
@@ -452,7 +457,33 @@ def fit_landmarks(X: np.ndarray,  # (n, S, S) float32 grid images
             loss = model.loss(model(x.to(dev)), p.to(dev))
             opt.zero_grad(); loss.backward(); opt.step(); sched.step(); tot += loss.item() * len(b)
         history.append(tot / len(X))
+    return history
+
+def fit_landmarks(X: np.ndarray,  # (n, S, S) float32 grid images
+                  pts: np.ndarray,  # (n, L, 2) grid (row, col)
+                  cfg: LandmarkConfig,  # every knob
+                  levels: tuple = CONVENTIONS["body"],
+                  ) -> tuple[LandmarkModel, list]:
+    "(trained model in eval mode, per-epoch mean training loss)."
+    seed_everything(cfg.seed); dev = torch.device(pick_device(cfg.device))
+    model = LandmarkModel(cfg, levels).to(dev)
+    with torch_threads(cfg.num_threads): history = _train(model, X, pts, cfg, dev)
     return model.eval(), history
+
+# %% ../nbs/05_landmarks.ipynb
+def splits_by_patient(ids: np.ndarray,  # patient ID per sample to split
+                      ref_ids: np.ndarray,  # patient ID per scan of `ref_splits` (the cohort manifest)
+                      ref_splits: list,  # metrics.cv_splits(ref_ids, ...) of the BMD study
+                      repeat: int = 0,  # which repeat of ref_splits to follow
+                      ) -> list:
+    "ref_splits' patient folds over other samples: every sample is tested in the fold that tests its patient."
+    ids, ref_ids = np.asarray(ids).astype(str), np.asarray(ref_ids).astype(str)
+    fold_of = {p: s["fold"] for s in ref_splits if s.get("repeat", 0) == repeat for p in ref_ids[np.asarray(s["test_idx"])]}
+    unknown = sorted(set(ids) - set(fold_of))
+    if unknown: raise ValueError(f"{len(unknown)} patient(s) are in no test fold of the reference splits, e.g. {unknown[:3]}")
+    f = np.array([fold_of[p] for p in ids], dtype=int)
+    return [{"repeat": repeat, "fold": k, "train_idx": np.flatnonzero(f != k), "test_idx": np.flatnonzero(f == k)}
+            for k in sorted(set(fold_of.values()))]
 
 # %% ../nbs/05_landmarks.ipynb
 def cross_validate_landmarks(samples: Samples,  # all samples
@@ -548,10 +579,8 @@ def prediction_table(samples: Samples,  # the samples predicted
 
 # %% ../nbs/05_landmarks.ipynb
 def choose_slice(scan: Scan) -> int:
-    "Mid-sagittal canonical slice: preprocess.midsagittal_index when available, else the array's middle slice."
-    try: from spine_study.preprocess import midsagittal_index
-    except ImportError: return scan.shape[0] // 2
-    return int(np.clip(np.rint(midsagittal_index(scan.array, scan.spacing_mm)), 0, scan.shape[0] - 1))
+    "Mid-sagittal canonical slice found from the image, rounded as preprocessing rounds it (preprocess.mid_slice)."
+    return int(np.clip(mid_slice(midsagittal_index(scan.array, scan.spacing_mm)), 0, scan.shape[0] - 1))
 
 def predict_centres(scan: Scan,  # a scan read with pixels (read_scan)
                     model_or_path: LandmarkModel | str | Path,  # a fitted model or a file of save_landmark_model
@@ -563,6 +592,92 @@ def predict_centres(scan: Scan,  # a scan read with pixels (read_scan)
     g, tf = letterbox(scan.array[k], model.cfg.image_size)
     rc = from_grid(predict_grid(model, g[None])[0], tf)
     return {lv: (float(k), float(r), float(c)) for lv, (r, c) in zip(model.levels, rc)}
+
+# %% ../nbs/05_landmarks.ipynb
+def centres_rows(scan: Scan,  # the scan the centres lie on (header is enough)
+                 centres: dict,  # level -> canonical (k, r, c), e.g. from predict_centres
+                 ID: str,  # the manifest's patient ID
+                 scan_name: str,  # the manifest's scan name
+                 ) -> pd.DataFrame:
+    "Contract landmarks.csv rows (ID, scan, slice, level, x, y in stored voxel indices), x_mm, y_mm, canonical k, r, c."
+    kc = np.array(list(centres.values()), float).reshape(-1, 3)
+    xyz = scan.canonical_to_stored(kc); mm = xyz[:, :2] * stored_zooms(scan)[:2]
+    return pd.DataFrame({"ID": str(ID), "scan": scan_name, "slice": xyz[:, 2], "level": list(centres), "x": xyz[:, 0],
+                         "y": xyz[:, 1], "x_mm": mm[:, 0], "y_mm": mm[:, 1], "k": kc[:, 0], "r": kc[:, 1], "c": kc[:, 2]})
+
+def oof_centres_table(manifest: pd.DataFrame,  # cohort manifest: ID, scan, path
+                      data_dir: str | Path,  # the manifest's folder
+                      fold_models: dict,  # fold -> LandmarkModel trained without that fold's patients
+                      patient_fold: dict,  # patient ID -> the fold that tests it (the BMD study's splits)
+                      ) -> pd.DataFrame:
+    "Centres of every scan, predicted on the image-chosen slice by the fold model that never saw its patient (+ fold)."
+    out = []
+    for r in manifest.itertuples():
+        pid = str(r.ID); scan = read_series(Path(data_dir) / r.path, r.scan)
+        cent = predict_centres(scan, fold_models[patient_fold[pid]])
+        out.append(centres_rows(scan, cent, pid, r.scan).assign(fold=patient_fold[pid]))
+    return pd.concat(out, ignore_index=True)
+
+# %% ../nbs/05_landmarks.ipynb
+def features_by_source(manifest: pd.DataFrame,  # cohort manifest: ID, scan, path, BMD
+                       data_dir: str | Path,  # the manifest's folder
+                       sources: dict,  # name -> landmarks table (contract columns), or None: the image heuristic
+                       ) -> tuple[pd.DataFrame, list]:
+    "(one row per scan and source with prepare_scan's vertebral features, a Problem per scan and source that failed)."
+    import warnings
+    groups = {n: ({} if t is None else dict(list(t.groupby("scan")))) for n, t in sources.items()}
+    rows, problems = [], []
+    for r in manifest.itertuples():
+        scan = read_series(Path(data_dir) / r.path, r.scan)
+        k = midsagittal_index(scan.array, scan.spacing_mm)
+        for name, g in groups.items():
+            base = {"source": name, "ID": str(r.ID), "scan": r.scan, "BMD": r.BMD}
+            try:
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    rows.append({**base, **vertebral_features(scan, landmark_centres(scan, g.get(r.scan)), k)})
+            except Exception as e:  # reported per scan; the scan leaves every source's comparison
+                problems.append(Problem("skipped", r.scan, f"features with {name!r} landmarks failed ({type(e).__name__}: {e})"))
+                rows.append(base)
+    return pd.DataFrame(rows), problems
+
+# %% ../nbs/05_landmarks.ipynb
+def paired_r2_difference(pp: pd.DataFrame,  # patient_predictions of one model (ID, y_true, y_pred)
+                         pp_ref: pd.DataFrame,  # the same patients, reference predictions
+                         n_boot: int = 2000, seed: int = 0,  # bootstrap over patients (the same resamples for both)
+                         ) -> tuple[float, list]:
+    "(R²(pp) - R²(pp_ref), its paired bootstrap 95% CI)."
+    a, b = pp.set_index("ID").sort_index(), pp_ref.set_index("ID").sort_index()
+    if not a.index.equals(b.index): raise ValueError("paired_r2_difference needs predictions of the same patients")
+    idx = bootstrap_indices(len(a), n_boot, seed)
+    d = bootstrap_stats(a.y_true, a.y_pred, r2, idx) - bootstrap_stats(b.y_true, b.y_pred, r2, idx)
+    return float(r2(a.y_true.to_numpy(), a.y_pred.to_numpy()) - r2(b.y_true.to_numpy(), b.y_pred.to_numpy())), percentile_ci(d)
+
+def bmd_baselines_by_source(features: pd.DataFrame,  # from features_by_source
+                            ref_ids: np.ndarray,  # patient ID per scan of ref_splits (the cohort manifest)
+                            ref_splits: list,  # the BMD study's cv_splits; its repeat 0 gives the folds
+                            feature_cols: list,  # feature columns (03_train's FEATURES)
+                            models: tuple = FEATURE_MODELS,  # feature baselines of spine_study.train
+                            reference: str = "true",  # the source the others are compared with (paired ΔR²)
+                            n_boot: int = 2000, seed: int = 0,  # bootstrap over patients
+                            ) -> pd.DataFrame:
+    "R² [95% CI], MAE and ΔR² vs `reference` of each model with each landmark source, on the scans every source has."
+    ok = features.assign(_ok=np.isfinite(features[feature_cols].to_numpy(float)).all(1)).groupby("scan")["_ok"].all()
+    rows, pps = [], {}
+    for src, t in features[features.scan.isin(ok.index[ok])].groupby("source", sort=False):
+        y, ids = t.BMD.to_numpy(float), t.ID.to_numpy(str)
+        splits = splits_by_patient(ids, ref_ids, ref_splits)
+        for name in models:
+            pps[name, src], m = evaluate(feature_cv(t[feature_cols].reset_index(drop=True), y, ids, splits, name, seed), y, ids, splits, n_boot, seed)
+            rows.append(dict(model=name, landmarks=src, r2=m["r2"], r2_ci95_low=m["r2_ci95"][0], r2_ci95_high=m["r2_ci95"][1],
+                             mae=m["mae"], n_patients=m["n_patients"], n_scans=len(t)))
+    for r in rows:
+        if (r["model"], reference) not in pps: continue
+        d, ci = paired_r2_difference(pps[r["model"], r["landmarks"]], pps[r["model"], reference], n_boot, seed)
+        r.update({f"r2_minus_{reference}": d, f"r2_minus_{reference}_ci95_low": ci[0], f"r2_minus_{reference}_ci95_high": ci[1]})
+    rows.append(dict(model="mean predictor", landmarks="-", r2=m["baseline_r2"], r2_ci95_low=m["baseline_r2_ci95"][0],
+                     r2_ci95_high=m["baseline_r2_ci95"][1], mae=m["baseline_mae"], n_patients=m["n_patients"], n_scans=len(t)))
+    return pd.DataFrame(rows)
 
 # %% ../nbs/05_landmarks.ipynb
 def overlay_figure(samples: Samples,  # samples with truth

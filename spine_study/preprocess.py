@@ -269,9 +269,11 @@ def vertebral_features(scan,  # a spine_study.readers.Scan (canonical array)
     canal = canal_mask(img, sp)
     if src == "image": pts = np.column_stack([np.full(len(p := image_body_points(img, sp, canal)), k), p])
     csf = csf_reference(img, sp, canal)
-    body = img[disc_mask(img.shape, pts[:, 1:], radius_mm, sp)] if len(pts) else np.array([np.nan])
+    roi = disc_mask(img.shape, pts[:, 1:], radius_mm, sp) if len(pts) else np.zeros(img.shape, bool)
+    if not roi.any(): roi = None                    # no body pixel inside the image: NaN features, never a crash
+    body = img[roi] if roi is not None else np.array([np.nan])
     gr, gc = np.gradient(ndimage.gaussian_filter(img, 0.5), *sp)
-    ge = (gr ** 2 + gc ** 2)[disc_mask(img.shape, pts[:, 1:], radius_mm, sp)] if len(pts) else np.array([np.nan])
+    ge = (gr ** 2 + gc ** 2)[roi] if roi is not None else np.array([np.nan])
     med = float(np.median(body))
     return dict(centres_from=src, feat_k=int(k), csf_median=csf, vbq=med / csf, body_mean_csf=float(body.mean()) / csf,
                 body_sd_csf=float(body.std()) / csf, body_p10_csf=float(np.percentile(body, 10)) / csf,

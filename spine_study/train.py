@@ -394,14 +394,18 @@ def feature_estimator(name: str, # one of FEATURE_MODELS
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVR
+    from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import FunctionTransformer
-    log = lambda: FunctionTransformer(np.log)  # every feature is a positive ratio; see the prose
-    if name == "vbq_linear": return make_pipeline(log(), StandardScaler(), LinearRegression())
-    if name == "features_ridge": return make_pipeline(log(), StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
+    # every feature is a positive ratio (see the prose); a scan whose bodies were not found has NaN features,
+    # which get the training folds' median (counted and reported by the study run)
+    log = lambda: [SimpleImputer(strategy="median"), FunctionTransformer(np.log)]
+    if name == "vbq_linear": return make_pipeline(*log(), StandardScaler(), LinearRegression())
+    if name == "features_ridge": return make_pipeline(*log(), StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
     if name == "features_svr":
-        return TransformedTargetRegressor(make_pipeline(log(), StandardScaler(), SVR(C=1.0, epsilon=0.1)), transformer=StandardScaler())
+        return TransformedTargetRegressor(make_pipeline(*log(), StandardScaler(), SVR(C=1.0, epsilon=0.1)), transformer=StandardScaler())
     if name == "features_gbr":
-        return GradientBoostingRegressor(n_estimators=200, max_depth=2, learning_rate=0.05, subsample=0.8, random_state=seed)
+        return make_pipeline(SimpleImputer(strategy="median"),
+                             GradientBoostingRegressor(n_estimators=200, max_depth=2, learning_rate=0.05, subsample=0.8, random_state=seed))
     raise ValueError(f"unknown feature model {name!r}; choose one of {FEATURE_MODELS}")
 
 def feature_cv(features: pd.DataFrame, # one row per scan, numeric feature columns

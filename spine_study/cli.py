@@ -4,8 +4,8 @@
 
 # %% auto 0
 __all__ = ['STUDY', 'TRANSFER', 'ABLATION_CV', 'ABLATION', 'resolve_notebook', 'parse_params', 'run_notebook', 'RunFailed',
-           'is_study_notebook', 'run_study', 'ablation_params', 'ablation_table', 'write_ablation', 'run_ablation',
-           'main']
+           'is_study_notebook', 'run_study', 'ablation_params', 'find_run', 'ablation_table', 'write_ablation',
+           'run_ablation', 'main']
 
 # %% ../nbs/90_cli.ipynb
 import argparse
@@ -151,25 +151,37 @@ def _matches(run_params: dict, wanted: dict, declared: dict) -> bool:
         if not ok: return False
     return True
 
+def _complete_train_runs(reports_dir: str | Path) -> list:
+    "(run directory, params) of every complete 03_train run, oldest first."
+    import json as _json
+    from spine_study.core import list_runs
+    runs, base = list_runs(reports_dir), resolve_reports_dir(reports_dir) / "runs"
+    runs = runs[(runs.state == "complete") & (runs.notebook == "03_train")]
+    return [(base / r, _json.loads((base / r / "params.json").read_text())) for r in runs.run]
+
+def find_run(want: dict,                       # 03_train parameter overrides (defaults fill the rest)
+             reports_dir: str | Path = "reports",
+             _runs: list | None = None) -> Path | None:
+    "The newest complete 03_train run with exactly these parameters, or None."
+    declared = _declared()
+    hits = [d for d, p in (_complete_train_runs(reports_dir) if _runs is None else _runs) if _matches(p, want, declared)]
+    return hits[-1] if hits else None
+
 def ablation_table(reports_dir: str | Path = "reports") -> "pd.DataFrame":
     "One row per ABLATION configuration with the newest matching complete run's CV R² [95% CI], MAE and spread."
     import json as _json
     import pandas as pd
-    from spine_study.core import list_runs
-    runs, declared, rows = list_runs(reports_dir), _declared(), []
-    runs = runs[(runs.state == "complete") & (runs.notebook == "03_train")]
-    base = resolve_reports_dir(reports_dir) / "runs"
-    loaded = [(r, _json.loads((base / r / "params.json").read_text())) for r in runs.run]
+    runs, declared, rows = _complete_train_runs(reports_dir), _declared(), []
     for label, params in ABLATION:
         want = ablation_params(label, params)
-        hit = [r for r, p in loaded if _matches(p, want, declared)]
-        m = _json.loads((base / hit[-1] / "metrics.json").read_text()) if hit else {}
+        hit = find_run(want, reports_dir, runs)
+        m = _json.loads((hit / "metrics.json").read_text()) if hit else {}
         ci = m.get("r2_ci95") or [float("nan")] * 2
         rows.append({"configuration": label, "model": want.get("model", declared["model"]),
                      "evaluation": "24-patient test split" if want.get("split") == "seed_holdout" else f"{want.get('folds', 5)}-fold CV",
                      "r2": m.get("r2"), "r2_ci_low": ci[0], "r2_ci_high": ci[1], "mae": m.get("mae"),
                      "spread_ratio": m.get("spread_ratio"), "n_patients": m.get("n_patients"),
-                     "seconds": m.get("seconds"), "run": hit[-1] if hit else None})
+                     "seconds": m.get("seconds"), "run": hit.name if hit else None})
     return pd.DataFrame(rows)
 
 def write_ablation(reports_dir: str | Path = "reports") -> Path:
@@ -201,25 +213,33 @@ def _run_one(args) -> str:
 
 def run_ablation(reports_dir: str = "reports", # where runs/ and the table go
                  jobs: int = 1,                # runs at a time (separate processes)
-                 only: list | None = None,     # row indices to run (default: all)
+                 only: list | None = None,     # row indices to run, in this order (default: all)
                  extra: dict | None = None,    # parameters added to every row (e.g. {"device": "cuda"})
+                 redo: bool = False,           # rerun rows that already have a matching complete run
                 ) -> Path:
-    "Run the transfer source, then every ABLATION row; write and return the table."
+    "Run the transfer source, then every ABLATION row not yet done; write and return the table."
     from concurrent.futures import ProcessPoolExecutor
     from spine_study.data import resolve_data_dir
+    say = lambda *a: print("[ablation]", *a, file=sys.stderr, flush=True)
     common = {**({"reports_dir": reports_dir} if reports_dir != "reports" else {}), **(extra or {})}
-    rows = [(i, l, ablation_params(l, p)) for i, (l, p) in enumerate(ABLATION) if only is None or i in only]
+    rows = [(i, ABLATION[i][0], ablation_params(*ABLATION[i])) for i in (range(len(ABLATION)) if only is None else only)]
+    if not redo:
+        for i, label, p in rows:
+            if (d := find_run(p, reports_dir)) is not None: say(f"{i:2d} {label}: done before, {d.name}")
+        rows = [(i, l, p) for i, l, p in rows if find_run(p, reports_dir) is None]
     if any(TRANSFER in p.values() for _, _, p in rows):
         src = {**ABLATION_CV, "data_dir": str(resolve_data_dir(None, seed=1)), **common}
-        print(f"[ablation] transfer source: 03_train on the independent phantom (seed 1)", file=sys.stderr, flush=True)
-        weights = str(run_notebook("03_train", src) / "model.pt")
-        rows = [(i, l, {k: (weights if v == TRANSFER else v) for k, v in p.items()}) for i, l, p in rows]
+        src_dir = None if redo else find_run(src, reports_dir)
+        if src_dir is None:
+            say("transfer source: 03_train on the independent phantom (seed 1)")
+            src_dir = run_notebook("03_train", src)
+        if not (src_dir / "model.pt").exists(): raise FileNotFoundError(f"{src_dir}/model.pt missing; rerun with redo=True")
+        rows = [(i, l, {k: (str(src_dir / "model.pt") if v == TRANSFER else v) for k, v in p.items()}) for i, l, p in rows]
     todo = [("03_train", {**p, **common}) for _, _, p in rows]
-    first = [_run_one(todo[0])] if todo else []    # alone: it fills the preprocessing cache the others then share
-    rest = map(_run_one, todo[1:]) if jobs <= 1 else ProcessPoolExecutor(jobs).map(_run_one, todo[1:])
-    results = [*first, *rest]
-    for (i, label, _), res in zip(rows, results): print(f"[ablation] {i:2d} {label}: {res}", file=sys.stderr, flush=True)
-    path = write_ablation(reports_dir); print(f"[ablation] table: {path}", file=sys.stderr)
+    if jobs <= 1 or len(todo) <= 1: results = map(_run_one, todo)
+    else: results = [_run_one(todo[0]), *ProcessPoolExecutor(jobs).map(_run_one, todo[1:])]  # the first alone fills the cache
+    for (i, label, _), res in zip(rows, results): say(f"{i:2d} {label}: {res}")
+    path = write_ablation(reports_dir); say(f"table: {path}")
     return path
 
 # %% ../nbs/90_cli.ipynb
@@ -242,6 +262,7 @@ def _parser() -> argparse.ArgumentParser:
     ab.add_argument("--reports-dir", default="reports"); ab.add_argument("--jobs", type=int, default=1)
     ab.add_argument("--only", nargs="*", type=int, help="row numbers of ABLATION to run")
     ab.add_argument("--table-only", action="store_true", help="only rebuild the table from existing runs")
+    ab.add_argument("--redo", action="store_true", help="rerun rows that already have a matching complete run")
     ab.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="added to every row")
     return p
 
@@ -267,5 +288,5 @@ def main(argv: list | None = None) -> int:
         print(write_index(a.reports_dir)); return 0
     if a.cmd == "ablation":
         if a.table_only: print(write_ablation(a.reports_dir)); return 0
-        print(run_ablation(a.reports_dir, a.jobs, a.only, parse_params(a.parameter))); write_index(a.reports_dir); return 0
+        print(run_ablation(a.reports_dir, a.jobs, a.only, parse_params(a.parameter), a.redo)); write_index(a.reports_dir); return 0
     return 2

@@ -5,30 +5,43 @@
 # %% ../nbs/04_diagnostics.ipynb 2
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
 from scipy.optimize import curve_fit
 from scipy.stats import percentileofscore
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from torch import nn
 
+from .core import list_runs, read_status, resolve_reports_dir
 from .metrics import (bootstrap_ci, bootstrap_indices, cv_splits, inner_val_split, mae,
                                  patient_level, patient_table, pearson_r, percentile_ci, r2,
                                  seed_holdout_split)
+from .preprocess import disc_mask, image_body_points
+from .train import TrainConfig, fit, predict
 
 # %% auto 0
 __all__ = ['EXTRAPOLATION_MAX_FACTOR', 'ASYMPTOTE_SE_MAX', 'HISTORY_COLUMNS', 'HISTORY_OPTIONAL', 'COLLAPSE_SPREAD_RATIO',
            'WIDE_CI_WIDTH', 'BIAS_LOSS_MIN', 'SPREAD_LOSS_MIN', 'WEAK_CORRELATION_R2', 'SPLIT_LUCK_PCT', 'PERM_ALPHA',
-           'FIRST_EPOCH_RATIO_MAX', 'EARLY_BEST_FRACTION', 'LC_GAIN_PER_DOUBLING', 'murphy_decomposition',
-           'plot_murphy', 'r2_bootstrap_width', 'ridge_fit_predict', 'patient_scores', 'split_luck', 'percentile_of',
-           'cv_predict', 'permute_patient_labels', 'permutation_test', 'learning_curve', 'learning_curve_slope',
-           'inverse_power_law', 'extrapolate_learning_curve', 'dynamics_summary', 'plot_dynamics', 'patient_overlap',
-           'patient_attributes', 'subgroup_errors', 'verdict']
+           'FIRST_EPOCH_RATIO_MAX', 'EARLY_BEST_FRACTION', 'LC_GAIN_PER_DOUBLING', 'SALIENCY_ENRICHMENT_MIN',
+           'TRAIN_RUN_REQUIRED', 'murphy_decomposition', 'plot_murphy', 'r2_bootstrap_width', 'ridge_fit_predict',
+           'patient_scores', 'split_luck', 'percentile_of', 'plot_distribution', 'cv_predict', 'subset_r2',
+           'sklearn_fit_predict', 'network_fit_predict', 'cv_split_luck', 'permute_patient_labels', 'permutation_test',
+           'prediction_permutation_test', 'learning_curve', 'learning_curve_slope', 'inverse_power_law',
+           'extrapolate_learning_curve', 'plot_learning_curve', 'dynamics_summary', 'as_dynamics_history',
+           'plot_dynamics', 'patient_overlap', 'patient_attributes', 'subgroup_errors', 'plot_subgroup_errors',
+           'cam_layer', 'input_gradients', 'grad_cam', 'body_band_mask', 'saliency_on_mask', 'plot_saliency', 'verdict',
+           'resolve_train_run', 'read_train_run', 'prediction_rows', 'rebuild_run_data']
 
 # %% ../nbs/04_diagnostics.ipynb
 def murphy_decomposition(y_true: np.ndarray, # true values, one per patient
@@ -53,7 +66,7 @@ def plot_murphy(d: dict,          # output of murphy_decomposition
                ):
     "Bar chart: r² gained by correlation, spread and bias losses, and the resulting R²."
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
-    names = ["r² (correlation)", "− spread loss", "− bias loss", "= R²"]
+    names = ["r²\n(correlation)", "− spread\nloss", "− bias\nloss", "= R²"]
     vals = [d["r2_correlation"], -d["loss_spread"], -d["loss_bias"], d["r2"]]
     bars = ax.bar(names, vals, color=["tab:green", "tab:orange", "tab:red", "tab:blue"])
     ax.bar_label(bars, fmt="%.3f", fontsize=8)
@@ -117,6 +130,22 @@ def percentile_of(value: float,              # one observed value, e.g. a test R
     return float(percentileofscore(dist[~np.isnan(dist)], value, kind="mean"))
 
 # %% ../nbs/04_diagnostics.ipynb
+def plot_distribution(values: np.ndarray, # e.g. split_luck(...).r2 or a permutation null
+                      marks: dict,        # label -> value, drawn as vertical lines
+                      title: str = "", xlabel: str = "test R²",
+                      ax=None,            # matplotlib axes (new figure if None)
+                     ):
+    "Histogram of a distribution with labelled vertical marks (and the percentile of each mark)."
+    ax = ax or plt.subplots(figsize=(5, 3.2))[1]
+    v = np.asarray(values, float); v = v[np.isfinite(v)]
+    ax.hist(v, bins=min(40, max(10, len(v) // 5)), color="0.75", edgecolor="0.5")
+    for (label, x), c in zip(marks.items(), ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple")):
+        ax.axvline(x, color=c, lw=1.6, label=f"{label}: {x:.2f} (percentile {percentile_of(x, v):.0f})")
+    ax.set_xlabel(xlabel); ax.set_ylabel("count"); ax.set_title(title, fontsize=9)
+    if marks: ax.legend(fontsize=7)
+    return ax
+
+# %% ../nbs/04_diagnostics.ipynb
 def cv_predict(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # per scan
                fit_predict,              # fit_predict(X_train, y_train, X_val, y_val, X_test)
                folds: int = 5,           # K of the grouped, stratified K-fold
@@ -131,6 +160,52 @@ def cv_predict(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # per scan
         te = s["test_idx"]
         y_pred[te], fold[te] = fit_predict(X[fit], y[fit], X[val], y[val], X[te]), s["fold"]
     return pd.DataFrame({"ID": ids, "fold": fold, "y_true": y, "y_pred": y_pred})
+
+# %% ../nbs/04_diagnostics.ipynb
+def subset_r2(y_true: np.ndarray,    # true values, one per patient (out-of-fold)
+              y_pred: np.ndarray,    # predictions, one per patient (out-of-fold)
+              n_test: int = 24,      # patients per random test set
+              n_subsets: int = 2000, # random test sets
+              seed: int = 0,         # sampling seed
+             ) -> np.ndarray:        # (n_subsets,) R² of each random test set
+    "R² of one model's predictions on many random n_test-patient test sets (no retraining)."
+    yt, yp = np.asarray(y_true, float), np.asarray(y_pred, float)
+    if not 2 <= n_test <= len(yt): raise ValueError(f"n_test must be between 2 and {len(yt)} patients, got {n_test}")
+    g = np.random.default_rng(seed)
+    idx = np.argsort(g.random((n_subsets, len(yt))), axis=1)[:, :n_test]   # rows of distinct patients
+    return np.asarray(r2(yt[idx], yp[idx]), float)
+
+# %% ../nbs/04_diagnostics.ipynb
+def sklearn_fit_predict(make_estimator, # () -> an unfitted sklearn regressor
+                        use_val: bool = True, # fit on training + validation patients (no early stopping to feed)
+                       ):               # fit_predict(X_train, y_train, X_val, y_val, X_test) -> y_pred_test
+    "A fit_predict callable from an sklearn estimator factory."
+    def fit_predict(X_train, y_train, X_val, y_val, X_test):
+        if use_val and len(X_val): X_train, y_train = np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val])
+        return make_estimator().fit(X_train, y_train).predict(X_test)
+    return fit_predict
+
+def network_fit_predict(cfg: TrainConfig, # the network's training configuration (spine_study.train)
+                       ):                 # fit_predict(X_train, y_train, X_val, y_val, X_test) -> y_pred_test
+    "A fit_predict callable that trains one of the study's networks (val picks the checkpoint)."
+    def fit_predict(X_train, y_train, X_val, y_val, X_test):
+        model, _ = fit(X_train, y_train, X_val, y_val, cfg)
+        return predict(model, X_test, cfg)
+    return fit_predict
+
+# %% ../nbs/04_diagnostics.ipynb
+def cv_split_luck(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # per scan
+                  fit_predict,          # fit_predict(X_train, y_train, X_val, y_val, X_test)
+                  folds: int = 5,       # K
+                  n_splits: int = 50,   # random fold assignments
+                  seed: int = 0,        # master seed
+                 ) -> pd.DataFrame:     # one row per assignment: split, seed, r2
+    "Pooled cross-validated R² of a configuration over many random fold assignments."
+    rows = []
+    for i, s in enumerate(np.random.default_rng(seed).integers(0, 2**31 - 1, n_splits)):
+        p = patient_level(cv_predict(X, y, ids, fit_predict, folds=folds, seed=int(s)))
+        rows.append({"split": i, "seed": int(s), "r2": float(r2(p.y_true.to_numpy(), p.y_pred.to_numpy()))})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/04_diagnostics.ipynb
 def permute_patient_labels(ids: np.ndarray, y: np.ndarray, # per scan
@@ -154,6 +229,21 @@ def permutation_test(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # per scan
         y_perm = permute_patient_labels(ids, y, g)
         null[k] = r2(*patient_scores(ids, y_perm, fit_predict_cv(X, y_perm, ids)))
     return {"r2": real, "null_r2": null, "p_value": (1 + int((null >= real).sum())) / (1 + n_perm)}
+
+# %% ../nbs/04_diagnostics.ipynb
+def prediction_permutation_test(y_true: np.ndarray, # true values, one per patient
+                                y_pred: np.ndarray, # out-of-fold predictions, one per patient
+                                n_perm: int = 2000, # permutations
+                                seed: int = 0,      # permutation seed
+                               ) -> dict:           # r2, pearson_r, null_r2 (array), p_value
+    "Permutation test of a model's predictions against truth (shuffled between patients, no retraining)."
+    yt, yp = np.asarray(y_true, float), np.asarray(y_pred, float)
+    g = np.random.default_rng(seed)
+    perms = np.argsort(g.random((n_perm, len(yp))), axis=1)
+    null = np.asarray(r2(np.broadcast_to(yt, perms.shape), yp[perms]), float)
+    real = float(r2(yt, yp))
+    return {"r2": real, "pearson_r": float(pearson_r(yt, yp)), "null_r2": null,
+            "p_value": (1 + int((null >= real - 1e-12).sum())) / (1 + n_perm)}
 
 # %% ../nbs/04_diagnostics.ipynb
 def learning_curve(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # per scan
@@ -241,6 +331,22 @@ def extrapolate_learning_curve(df: pd.DataFrame,     # learning_curve output (n_
             "issues": issues, "caveat": caveat, "predictions": pred}
 
 # %% ../nbs/04_diagnostics.ipynb
+def plot_learning_curve(curves: dict,             # label -> learning_curve(...) table
+                        points: dict | None = None, # label -> (n_train, r2) single results to mark
+                        ax=None,
+                       ):
+    "R² against training patients (log2 axis) with bootstrap bands."
+    ax = ax or plt.subplots(figsize=(5.5, 3.6))[1]
+    for label, d in curves.items():
+        line, = ax.plot(d.n_train, d.r2, "o-", label=label)
+        if "r2_ci_low" in d: ax.fill_between(d.n_train, d.r2_ci_low, d.r2_ci_high, color=line.get_color(), alpha=0.15)
+    for label, (n, v) in (points or {}).items(): ax.plot([n], [v], "*", ms=12, label=label)
+    ax.axhline(0, color="k", lw=0.8); ax.set_xscale("log", base=2)
+    ax.set(xlabel="training patients", ylabel="cross-validated R²", title="Would more patients help?")
+    ax.legend(fontsize=7)
+    return ax
+
+# %% ../nbs/04_diagnostics.ipynb
 HISTORY_COLUMNS = ("fold", "epoch", "train_loss", "val_loss")
 HISTORY_OPTIONAL = ("lr", "grad_norm", "pred_std", "pred_mean")
 
@@ -256,7 +362,8 @@ def dynamics_summary(history: pd.DataFrame, # one row per fold x epoch (HISTORY_
     missing = [c for c in HISTORY_COLUMNS if c not in history]
     if missing: raise ValueError(f"history lacks column(s) {missing}")
     h = history.sort_values(["fold", "epoch"])
-    best = h.loc[h.groupby("fold")["val_loss"].idxmin()].set_index("fold")
+    kept = h[h["best"].astype(bool)] if "best" in h else h.loc[h.groupby("fold")["val_loss"].idxmin()]
+    best = kept.groupby("fold").head(1).set_index("fold")
     n_epochs = h.groupby("fold")["epoch"].agg(lambda e: e.max() - e.min() + 1)
     first_epoch = h.groupby("fold")["epoch"].min()
     out = {"first_epoch_loss": _per_fold(h, "train_loss", "first"),
@@ -270,6 +377,17 @@ def dynamics_summary(history: pd.DataFrame, # one row per fold x epoch (HISTORY_
            "grad_norm_final_over_first": _per_fold(h, "grad_norm", "last") / _per_fold(h, "grad_norm", "first")}
     out["first_epoch_loss_ratio"] = out["first_epoch_loss"] / y_train_var
     return out
+
+# %% ../nbs/04_diagnostics.ipynb
+def as_dynamics_history(history: pd.DataFrame, # a history.csv of spine_study.train (cross_validate or holdout)
+                       ) -> pd.DataFrame:      # fold, epoch, train_loss, val_loss in (g/cm²)² (+ the rest)
+    "A spine_study.train history in dynamics_summary's units: MSE in (g/cm²)², one fold key per repeat x fold."
+    h = history.copy()
+    for c in ("train", "val"):
+        if f"{c}_mse_g2" in h: h[f"{c}_loss"] = h[f"{c}_mse_g2"]
+    if "fold" not in h: h["fold"] = 0
+    if "repeat" in h and h["repeat"].nunique() > 1: h["fold"] = h["repeat"].astype(str) + "/" + h["fold"].astype(str)
+    return h
 
 # %% ../nbs/04_diagnostics.ipynb
 def plot_dynamics(history: pd.DataFrame,        # one row per fold x epoch
@@ -347,6 +465,116 @@ def subgroup_errors(pred_df: pd.DataFrame,  # predictions table (ID, fold, y_tru
     return out
 
 # %% ../nbs/04_diagnostics.ipynb
+def plot_subgroup_errors(sg: pd.DataFrame, # subgroup_errors(...)
+                        ):
+    "One panel per attribute: MAE per group with its bootstrap CI, patients per group in the labels."
+    attrs = list(dict.fromkeys(sg.attribute)) or ["(none)"]
+    widths = [max(2.0, 0.5 * (sg.attribute == a).sum()) for a in attrs]
+    fig, axs = plt.subplots(1, len(attrs), figsize=(sum(widths) + 1, 3.4), squeeze=False, gridspec_kw={"width_ratios": widths})
+    for ax, a in zip(axs[0], attrs):
+        d = sg[sg.attribute == a]
+        x = np.arange(len(d))
+        ax.errorbar(x, d.mae, yerr=[d.mae - d.mae_ci_low, d.mae_ci_high - d.mae], fmt="o", capsize=3)
+        ax.set_xticks(x, [f"{g} (n={n})" for g, n in zip(d.group, d.n_patients)], fontsize=7, rotation=90)
+        ax.set_title(a, fontsize=9); ax.set_ylabel("MAE (g/cm²)")
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/04_diagnostics.ipynb
+def cam_layer(model: nn.Module, # a study network or a TargetScaled wrapping one
+             ) -> nn.Module:    # the module whose output Grad-CAM reads
+    "The last convolutional block of a network (falls back to its last Conv2d/Conv3d)."
+    net = getattr(model, "net", model)
+    for attr in ("blocks", "convs"):
+        if isinstance(getattr(net, attr, None), nn.ModuleList): return getattr(net, attr)[-1]
+    if hasattr(net, "layer4"): return net.layer4
+    convs = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))]
+    if not convs: raise ValueError(f"{type(net).__name__} has no convolution for Grad-CAM")
+    return convs[-1]
+
+def _slab_batches(model: nn.Module, X, batch_size: int):
+    "Eval mode; float32 batches of X on the model's device."
+    model.eval(); dev = next(model.parameters()).device
+    return [xb.to(dev) for xb in torch.as_tensor(np.asarray(X, np.float32)).split(batch_size)]
+
+def input_gradients(model: nn.Module,   # maps (B, S, H, W) -> (B,)
+                    X: np.ndarray,      # (n, S, H, W) slabs
+                    batch_size: int = 16,
+                   ) -> np.ndarray:     # (n, H, W) |gradient| summed over slices
+    "Plain gradient saliency: |d prediction / d input|, summed over the slab's slices."
+    out = []
+    for xb in _slab_batches(model, X, batch_size):
+        xb.requires_grad_(True)
+        g, = torch.autograd.grad(model(xb).sum(), xb)
+        out.append(g.abs().sum(1).cpu().numpy())
+    return np.concatenate(out)
+
+# %% ../nbs/04_diagnostics.ipynb
+def grad_cam(model: nn.Module,          # maps (B, S, H, W) -> (B,)
+             X: np.ndarray,             # (n, S, H, W) slabs
+             layer: nn.Module | None = None, # default cam_layer(model)
+             batch_size: int = 16,
+            ) -> np.ndarray:            # (n, H, W) non-negative maps
+    "Grad-CAM of a regression output on a convolutional block, upsampled to the input's (H, W)."
+    layer, acts, out = layer or cam_layer(model), [], []
+    hook = layer.register_forward_hook(lambda mod, inp, o: acts.append(o))
+    try:
+        for xb in _slab_batches(model, X, batch_size):
+            acts.clear(); a = model(xb), acts[-1]
+            g, = torch.autograd.grad(a[0].sum(), a[1])
+            w = g.mean(dim=tuple(range(2, g.dim())), keepdim=True)
+            cam = F.relu((w * a[1]).sum(1))
+            if cam.dim() == 4: cam = cam.mean(1)                      # 3D block: average over depth
+            out.append(F.interpolate(cam[:, None].detach(), size=xb.shape[-2:], mode="bilinear", align_corners=False)[:, 0].cpu().numpy())
+    finally: hook.remove()
+    return np.concatenate(out)
+
+# %% ../nbs/04_diagnostics.ipynb
+def body_band_mask(slice2d: np.ndarray,  # mid-sagittal slice of a preprocessed crop (H, W)
+                   pixel_mm: float,      # crop pixel size, plan.crop_mm / plan.out_size
+                   radius_mm: float = 15.0, # half-width of the band (a lumbar body is ~30-35 mm deep)
+                  ) -> np.ndarray:       # (H, W) bool; all False when the canal is not found
+    "Pixels of the vertebral-body band (02_preprocess's image-found body line, widened by radius_mm)."
+    w = slice2d.shape[1]; inner = slice(w // 4, w - w // 8)   # the crop is centred on the bodies, the canal just behind them
+    img = np.full_like(slice2d, np.median(slice2d)); img[:, inner] = slice2d[:, inner]   # not the padding or air at the edges
+    pts = image_body_points(img, (pixel_mm, pixel_mm))
+    return disc_mask(slice2d.shape, pts, radius_mm, (pixel_mm, pixel_mm)) if len(pts) else np.zeros(slice2d.shape, bool)
+
+def saliency_on_mask(maps: np.ndarray,  # (n, H, W) non-negative saliency maps
+                     masks: np.ndarray, # (n, H, W) or (H, W) bool regions
+                    ) -> pd.DataFrame:  # per scan: mass_fraction, area_fraction, enrichment (NaN for empty masks/maps)
+    "Share of each map's mass inside its mask, the mask's share of the image, and their ratio."
+    maps = np.asarray(maps, float); masks = np.broadcast_to(np.asarray(masks, bool), maps.shape)
+    total, inside, area = maps.sum((1, 2)), (maps * masks).sum((1, 2)), masks.mean((1, 2))
+    ok = (total > 0) & (area > 0)
+    mass = np.where(ok, inside / np.where(total > 0, total, 1), np.nan)
+    return pd.DataFrame({"mass_fraction": mass, "area_fraction": np.where(area > 0, area, np.nan),
+                         "enrichment": mass / np.where(area > 0, area, np.nan)})
+
+# %% ../nbs/04_diagnostics.ipynb
+def plot_saliency(X: np.ndarray,         # (n, S, H, W) slabs
+                  maps: dict,            # name -> (n, H, W) maps
+                  masks: np.ndarray | None = None, # (n, H, W) bool regions to outline
+                  titles: list | None = None,      # one per scan
+                  smooth_px: float = 0.0,          # Gaussian smoothing of the maps for display only (pixels)
+                 ):
+    "Rows of scans: the mid slice, then each saliency map overlaid on it."
+    n, mid = len(X), X.shape[1] // 2
+    fig, axs = plt.subplots(n, 1 + len(maps), figsize=(2.6 * (1 + len(maps)), 2.6 * n), squeeze=False)
+    for i in range(n):
+        axs[i, 0].imshow(X[i, mid], cmap="gray"); axs[i, 0].set_title(titles[i] if titles else f"scan {i}", fontsize=8)
+        for j, (name, m) in enumerate(maps.items(), start=1):
+            axs[i, j].imshow(X[i, mid], cmap="gray")
+            mi = ndimage.gaussian_filter(m[i], smooth_px) if smooth_px else m[i]
+            axs[i, j].imshow(mi / (np.percentile(mi, 99) or 1), cmap="jet", alpha=0.45, vmin=0, vmax=1)
+            axs[i, j].set_title(name, fontsize=8)
+        if masks is not None:
+            for ax in axs[i]: ax.contour(masks[i], levels=[0.5], colors="w", linewidths=0.6)
+    for ax in axs.flat: ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/04_diagnostics.ipynb
 COLLAPSE_SPREAD_RATIO = 0.3      # prediction SD / truth SD below this = variance collapse
 WIDE_CI_WIDTH = 0.3              # a 95 % CI of R² wider than this cannot rank models
 BIAS_LOSS_MIN = 0.1              # Murphy bias term above this = a shifted mean costs real R²
@@ -357,6 +585,7 @@ PERM_ALPHA = 0.05                # permutation p-value at or above this = no evi
 FIRST_EPOCH_RATIO_MAX = 10.0     # first-epoch loss / var(y) above this = output/input scale wrong
 EARLY_BEST_FRACTION = 0.1        # best val epoch within this fraction of the epochs = stopped learning early
 LC_GAIN_PER_DOUBLING = 0.05      # learning curve still rising faster than this per doubling = data-limited
+SALIENCY_ENRICHMENT_MIN = 1.5    # saliency mass on the vertebral bodies / their area below this = looks elsewhere
 
 # %% ../nbs/04_diagnostics.ipynb
 def _fact(f: dict, key: str):
@@ -369,40 +598,62 @@ def _times(v: float) -> str:
     "A ratio as '2,204x' or '1.4x'."
     return f"{v:,.0f}x" if v >= 10 else f"{v:.1f}x"
 
+def _check(present_if, value, evidence: str, threshold: str) -> tuple:
+    "(present? (None when value is None), evidence, threshold) of one check."
+    return (None, "", threshold) if value is None else (bool(present_if(value)), evidence, threshold)
+
+def _spread_name(ratio, r) -> str:
+    "Which way a costly spread is wrong (Murphy's optimum is prediction SD / truth SD = r)."
+    if ratio is None or r is None: return "a mis-scaled spread"
+    if r <= 0: return "a spread that only adds error (r <= 0)"
+    return "an inflated spread (noisier than the correlation warrants)" if ratio > r else "a shrunken spread"
+
+def _checks_predictions(f: dict) -> list[tuple]:
+    "Checks on the predictions: collapse, CI, bias, spread, correlation, split luck, permutation test."
+    g = lambda k: _fact(f, k)
+    ci, r, ratio, ls, lb = g("r2_ci95"), g("pearson_r"), g("spread_ratio"), g("loss_spread"), g("loss_bias")
+    sr = min([v for v in (ratio, g("collapse_ratio")) if v is not None], default=None)
+    r2c = g("r2_correlation") if g("r2_correlation") is not None else (None if r is None else r ** 2)
+    sub = f"; the run's predictions give {g('subset_r2_p05'):.2f} to {g('subset_r2_p95'):.2f} on 90 % of random "\
+          f"{g('subset_n_test')}-patient test sets" if g("subset_r2_p05") is not None else ""
+    if sub and g("subset_run_percentile") is not None: sub += f", its own R² sits at percentile {g('subset_run_percentile'):.0f} of them"
+    if g("holdout_val_r2") is not None: sub += f"; the same checkpoint scores R² {g('holdout_val_r2'):.2f} on its validation patients"
+    if f.get("cnn_refit_r2"): sub += f"; retrained on other random splits the configuration scores {', '.join(f'{v:.2f}' for v in f['cnn_refit_r2'])}"
+    pct, lo_p, hi_p = g("split_luck_percentile"), *SPLIT_LUCK_PCT
+    by = f" ({g('split_luck_model')} retrained on the same protocol)" if g("split_luck_model") else ""
+    return [("variance collapse", *_check(lambda v: v < COLLAPSE_SPREAD_RATIO, sr, f"prediction SD / truth SD = {sr or 0:.2f}",
+                                          f"threshold {COLLAPSE_SPREAD_RATIO}")),
+            ("a wide confidence interval", *_check(lambda v: v[1] - v[0] > WIDE_CI_WIDTH, ci, "" if ci is None else
+                f"95 % CI of R² {ci[0]:.2f} to {ci[1]:.2f}, width {ci[1] - ci[0]:.2f}", f"threshold {WIDE_CI_WIDTH}")),
+            ("a shifted mean", *_check(lambda v: v > BIAS_LOSS_MIN, lb, f"the bias term costs {lb or 0:.2f} of R²", f"threshold {BIAS_LOSS_MIN}")),
+            (_spread_name(ratio, r), *_check(lambda v: v > SPREAD_LOSS_MIN, ls, f"the spread term costs {ls or 0:.2f} of R²"
+                + ("" if ratio is None or r is None else f"; prediction SD / truth SD = {ratio:.2f}, optimum {max(r, 0):.2f}"),
+                f"threshold {SPREAD_LOSS_MIN}")),
+            ("weak or negative correlation", *_check(lambda v: v < WEAK_CORRELATION_R2 or (r is not None and r < 0), r2c,
+                ("" if r is None else f"r = {r:.2f}, ") + f"r² = {r2c or 0:.2f}", f"threshold r² {WEAK_CORRELATION_R2}, r > 0")),
+            ("an unlucky (or lucky) split", *_check(lambda v: not lo_p <= v <= hi_p, pct,
+                f"the run's split sits at percentile {pct or 0:.0f} of random splits{by}{sub}", f"expected range {lo_p:g}-{hi_p:g}")),
+            ("no evidence of signal", *_check(lambda v: v >= PERM_ALPHA, g("perm_p_value"),
+                f"permutation p = {g('perm_p_value') or 0:.3f}" + (f" ({g('perm_test')})" if g("perm_test") else ""), f"alpha {PERM_ALPHA}"))]
+
+# %% ../nbs/04_diagnostics.ipynb
+def _checks_training(f: dict) -> list[tuple]:
+    "Checks on training and data: output scale, early best epoch, leakage, saliency."
+    g = lambda k: _fact(f, k)
+    fe, be, ov, en = (g(k) for k in ("first_epoch_loss_ratio", "best_val_epoch_fraction", "patient_overlap", "saliency_body_enrichment"))
+    return [("a wrong output scale at the start of training", *_check(lambda v: v > FIRST_EPOCH_RATIO_MAX, fe,
+                f"first-epoch loss is {_times(fe or 0)} var(y)", f"threshold {FIRST_EPOCH_RATIO_MAX:g}x")),
+            ("an early best epoch", *_check(lambda v: v <= EARLY_BEST_FRACTION, be,
+                f"best validation at {100 * (be or 0):.0f} % of the epochs", f"threshold {100 * EARLY_BEST_FRACTION:.0f} %")),
+            ("patient leakage", *_check(lambda v: v > 0, ov, f"{ov} patient(s) on two sides of a split", "must be 0")),
+            ("attention off the vertebral bodies", *_check(lambda v: v < SALIENCY_ENRICHMENT_MIN, en,
+                f"{100 * (g('saliency_body_fraction') or 0):.0f} % of the input-gradient saliency lies on the vertebral-body band, "
+                f"{100 * (g('saliency_body_area_fraction') or 0):.0f} % of the image ({en or 0:.1f}x chance)",
+                f"threshold {SALIENCY_ENRICHMENT_MIN:g}x"))]
+
 def _checks(f: dict) -> list[tuple[str, bool | None, str, str]]:
     "(failure mode, present? (None = not measured), evidence, threshold) for every check."
-    g = lambda k: _fact(f, k)
-    ci, sr = g("r2_ci95"), min([v for v in (g("spread_ratio"), g("collapse_ratio")) if v is not None], default=None)
-    lo_p, hi_p = SPLIT_LUCK_PCT
-    r = g("pearson_r"); r2c = g("r2_correlation") if g("r2_correlation") is not None else (None if r is None else r ** 2)
-    return [
-        ("variance collapse", None if sr is None else sr < COLLAPSE_SPREAD_RATIO,
-         f"prediction SD / truth SD = {sr:.2f}" if sr is not None else "", f"threshold {COLLAPSE_SPREAD_RATIO}"),
-        ("a wide confidence interval", None if ci is None else ci[1] - ci[0] > WIDE_CI_WIDTH,
-         f"95 % CI of R² {ci[0]:.2f} to {ci[1]:.2f}, width {ci[1] - ci[0]:.2f}" if ci else "", f"threshold {WIDE_CI_WIDTH}"),
-        ("a shifted mean", None if g("loss_bias") is None else g("loss_bias") > BIAS_LOSS_MIN,
-         f"the bias term costs {g('loss_bias'):.2f} of R²" if g("loss_bias") is not None else "", f"threshold {BIAS_LOSS_MIN}"),
-        ("a mis-scaled spread", None if g("loss_spread") is None else g("loss_spread") > SPREAD_LOSS_MIN,
-         f"the spread term costs {g('loss_spread'):.2f} of R²" if g("loss_spread") is not None else "", f"threshold {SPREAD_LOSS_MIN}"),
-        ("weak or negative correlation", None if r2c is None else (r2c < WEAK_CORRELATION_R2 or (r is not None and r < 0)),
-         "" if r2c is None else (f"r = {r:.2f}, " if r is not None else "") + f"r² = {r2c:.2f}",
-         f"threshold r² {WEAK_CORRELATION_R2}, r > 0"),
-        ("split luck", None if g("split_luck_percentile") is None else not lo_p <= g("split_luck_percentile") <= hi_p,
-         f"the test R² sits at percentile {g('split_luck_percentile'):.0f} of random splits"
-         if g("split_luck_percentile") is not None else "", f"expected range {lo_p:g}-{hi_p:g}"),
-        ("no evidence of signal", None if g("perm_p_value") is None else g("perm_p_value") >= PERM_ALPHA,
-         f"permutation p = {g('perm_p_value'):.3f}" if g("perm_p_value") is not None else "", f"alpha {PERM_ALPHA}"),
-        ("a wrong output scale at the start of training", None if g("first_epoch_loss_ratio") is None
-         else g("first_epoch_loss_ratio") > FIRST_EPOCH_RATIO_MAX,
-         f"first-epoch loss is {_times(g('first_epoch_loss_ratio'))} var(y)" if g("first_epoch_loss_ratio") is not None else "",
-         f"threshold {FIRST_EPOCH_RATIO_MAX:g}x"),
-        ("an early best epoch", None if g("best_val_epoch_fraction") is None else g("best_val_epoch_fraction") <= EARLY_BEST_FRACTION,
-         f"best validation at {100 * g('best_val_epoch_fraction'):.0f} % of the epochs" if g("best_val_epoch_fraction") is not None else "",
-         f"threshold {100 * EARLY_BEST_FRACTION:.0f} %"),
-        ("too few training patients", None if g("lc_gain_per_doubling") is None else g("lc_gain_per_doubling") > LC_GAIN_PER_DOUBLING,
-         f"R² still rises {g('lc_gain_per_doubling'):.2f} per doubling of patients" if g("lc_gain_per_doubling") is not None else "",
-         f"threshold {LC_GAIN_PER_DOUBLING}"),
-    ]
+    return _checks_predictions(f) + _checks_training(f)
 
 # %% ../nbs/04_diagnostics.ipynb
 def _headline(f: dict) -> str:
@@ -416,15 +667,115 @@ def _headline(f: dict) -> str:
                  ": not distinguishable from predicting the mean")
     return s + "."
 
+def _lost(f: dict) -> str:
+    "Where the R² short of 1 went, from the Murphy terms: 1 - R² = (1 - r²) + spread + bias."
+    r, r2c, ls, lb = (_fact(f, k) for k in ("r2", "r2_correlation", "loss_spread", "loss_bias"))
+    if None in (r, r2c, ls, lb): return ""
+    parts = {"missing correlation (1 - r²)": 1 - r2c, "the spread": ls, "the bias": lb}
+    big = max(parts, key=parts.get)
+    return (f"Of the {1 - r:.2f} of R² lost against a perfect prediction, " + ", ".join(f"{v:.2f} is {k}" for k, v in parts.items())
+            + f"; the largest share is {big}.")
+
+def _data_or_model(f: dict) -> str:
+    "The learning curve's answer to 'would more patients help?' (not a failure mode: an answer)."
+    slope, of = _fact(f, "lc_gain_per_doubling"), (f" of the {_fact(f, 'lc_model')}" if _fact(f, "lc_model") else "")
+    if slope is None: return ""
+    if slope > LC_GAIN_PER_DOUBLING:
+        return (f"Data or model: R²{of} still rises {slope:+.2f} per doubling of training patients (threshold {LC_GAIN_PER_DOUBLING}): "
+                "more patients of the same kind should help.")
+    return (f"Data or model: R²{of} changes only {slope:+.2f} per doubling of training patients (threshold {LC_GAIN_PER_DOUBLING}): "
+            "more of the same patients would help little; the model or its inputs are the limit.")
+
+# %% ../nbs/04_diagnostics.ipynb
+_CAUSES = ("a wrong output scale at the start of training", "an early best epoch", "no evidence of signal",
+           "weak or negative correlation", "attention off the vertebral bodies")
+
 def verdict(facts: dict, # flat dict of measured quantities (see the list of checks)
            ) -> str:     # a short paragraph
     "A paragraph, generated from the numbers, naming the failure modes whose thresholds are crossed."
     checks = _checks(facts)
     found = [f"{name} ({ev}; {thr})" for name, present, ev, thr in checks if present]
-    passed = [f"{ev} ({thr})" for name, present, ev, thr in checks if present is False]
+    passed = [f"{name} ({ev}; {thr})" for name, present, ev, thr in checks if present is False]
     missing = [name for name, present, ev, thr in checks if present is None]
-    parts = [_headline(facts)]
+    parts = [_headline(facts), _lost(facts)]
     parts.append("Failure modes present: " + "; ".join(found) + "." if found else "No failure mode crossed its threshold.")
-    if passed: parts.append("Checked and within bounds: " + "; ".join(passed) + ".")
-    if missing: parts.append(f"Not measured: {len(missing)} of {len(checks)} checks.")
-    return " ".join(parts)
+    if checks[0][1]:
+        causes = [n for n, present, _, _ in checks if present and n in _CAUSES]
+        parts.append("The collapse comes with: " + ", ".join(causes) + "." if causes else
+                     "None of the measured causes (output scale, early best epoch, missing signal, attention) explains the collapse.")
+    if passed: parts.append("Checked and absent: " + "; ".join(passed) + ".")
+    parts.append(_data_or_model(facts))
+    if _fact(facts, "lc_gain_per_doubling") is None: missing.append("the learning curve")
+    if missing: parts.append(f"Not measured: {len(missing)} of {len(checks) + 1} checks ({', '.join(missing)}).")
+    return " ".join(p for p in parts if p)
+
+# %% ../nbs/04_diagnostics.ipynb
+def _run_param(run_dir: Path, key: str):
+    "One value of a run's params.json (None if unreadable)."
+    try: return json.loads((run_dir / "params.json").read_text(encoding="utf-8")).get(key)
+    except (OSError, ValueError): return None
+
+def resolve_train_run(run_id: str | Path | None = None, # None | "seed" | a run directory name or path
+                      reports_dir: str | Path = "reports", # where runs/ lives
+                      stem: str = "03_train",   # the training notebook
+                     ) -> Path:                 # the run directory (complete)
+    "The complete training run a diagnosis analyses."
+    root = resolve_reports_dir(reports_dir) / "runs"
+    if run_id is None or run_id == "seed":
+        df = list_runs(reports_dir)
+        names = [r for r in df[(df.state == "complete") & (df.notebook == stem)].run
+                 if run_id is None or _run_param(root / r, "model") == "seed_simplecnn"]
+        if not names: raise FileNotFoundError(f"no complete {stem} run{' with model seed_simplecnn' if run_id else ''} in {root}")
+        return root / names[-1]
+    p = Path(run_id).expanduser()
+    p = p if p.is_dir() else root / str(run_id)
+    if not p.is_dir(): raise FileNotFoundError(f"run {run_id!r} not found (neither a folder nor a run in {root})")
+    state = read_status(p).get("status")
+    if state != "complete": raise ValueError(f"run {p.name} is {state!r}, not complete: only complete runs are analysed")
+    return p
+
+# %% ../nbs/04_diagnostics.ipynb
+TRAIN_RUN_REQUIRED = ("params.json", "metrics.json", "plan.json", "splits.json", "predictions.csv")
+
+def read_train_run(run_dir: str | Path, # a complete 03_train run directory
+                  ) -> dict:           # name, path, params, env, metrics, plan, train_config, splits, predictions, per_patient, history, val_and_test, model_path
+    "A training run's artefacts, ready to analyse."
+    d = Path(run_dir)
+    missing = [f for f in TRAIN_RUN_REQUIRED if not (d / f).exists()]
+    if missing: raise FileNotFoundError(f"run {d.name} lacks {missing}")
+    js = lambda n: json.loads((d / n).read_text(encoding="utf-8")) if (d / n).exists() else None
+    csv = lambda n: pd.read_csv(d / n, dtype={"ID": str}) if (d / n).exists() else None
+    splits = [{k: (np.asarray(v, int) if k.endswith("_idx") else v) for k, v in s.items()} for s in js("splits.json")]
+    return {"name": d.name, "path": d, "params": js("params.json"), "env": js("env.json"), "metrics": js("metrics.json"), "plan": js("plan.json"),
+            "train_config": js("train_config.json"), "splits": splits, "predictions": csv("predictions.csv"),
+            "per_patient": csv("predictions_per_patient.csv"), "history": csv("history.csv"),
+            "val_and_test": csv("predictions_val_and_test.csv"), "model_path": d / "model.pt" if (d / "model.pt").exists() else None}
+
+def prediction_rows(pred_df: pd.DataFrame, # predictions with a `scan` column (row numbers or scan names)
+                    table: pd.DataFrame,   # the preprocessed table (column `scan`), one row per scan
+                   ) -> np.ndarray:        # row of `table` for every prediction
+    "Rows of the preprocessed table that a predictions table refers to."
+    s = pred_df["scan"]
+    if pd.api.types.is_integer_dtype(s): return s.to_numpy()
+    pos = pd.Series(np.arange(len(table)), index=table["scan"].astype(str))
+    if not pos.index.is_unique: raise ValueError("scan names are not unique in the table; cannot map predictions to rows")
+    unknown = sorted(set(s.astype(str)) - set(pos.index))
+    if unknown: raise ValueError(f"{len(unknown)} predicted scan(s) not in the cohort, e.g. {unknown[:3]}")
+    return pos.loc[s.astype(str)].to_numpy()
+
+# %% ../nbs/04_diagnostics.ipynb
+def rebuild_run_data(train_run: dict,   # read_train_run(...)
+                     data_dir: str | Path | None = None, # None: the run's own
+                     metadata: str | Path | None = None, # None: the run's own
+                    ) -> tuple:         # (cohort, Prepared) exactly as the run saw them
+    "The analysed run's cohort and preprocessed slabs/table, checked against its recorded cache key."
+    from spine_study.data import load_cohort
+    from spine_study.preprocess import PreprocessPlan, preprocess_cohort
+    p, plan_d = train_run["params"], train_run["plan"]
+    cohort = load_cohort(p.get("data_dir") if data_dir is None else data_dir, p.get("metadata") if metadata is None else metadata)
+    plan = PreprocessPlan(**{k: v for k, v in plan_d.items() if k in PreprocessPlan.__dataclass_fields__})
+    lm = Path(cohort.data_dir) / "landmarks.csv"
+    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=lm if lm.exists() else None)
+    if plan_d.get("cache_key") and prep.key != plan_d["cache_key"]:
+        raise ValueError(f"preprocessing key {prep.key} differs from the run's {plan_d['cache_key']}: data or preprocessing changed since {train_run['name']}")
+    return cohort, prep

@@ -110,7 +110,7 @@ class TrainConfig:
     amp: bool | str = "auto"              # mixed precision: "auto" (CUDA only), True, False
     device: str = "auto"                  # "auto" | "cpu" | "cuda[:N]"
     seed: int = 0                         # seeds init, batch order, augmentation
-    num_threads: int | None = 2           # torch CPU threads (None: leave as is)
+    num_threads: int | None = 1           # torch CPU threads (None: leave as is); 1: with any other load on a 2-core machine, 2 threads ran 8x slower
     pretrained: str | None = None         # LOCAL state-dict file to start from
     inner_val_frac: float = 0.15          # share of training patients held out for checkpoint selection in CV
     eval_batch_size: int = 64             # batch size for prediction

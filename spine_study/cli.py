@@ -230,10 +230,9 @@ def run_ablation(reports_dir: str = "reports", # where runs/ and the table go
     if any(TRANSFER in p.values() for _, _, p in rows):
         src = {**ABLATION_CV, "data_dir": str(resolve_data_dir(None, seed=1)), **common}
         src_dir = None if redo else find_run(src, reports_dir)
-        if src_dir is None:
+        if src_dir is None or not (src_dir / "model.pt").exists():   # weights are not committed: a fresh clone retrains the source
             say("transfer source: 03_train on the independent phantom (seed 1)")
             src_dir = run_notebook("03_train", src)
-        if not (src_dir / "model.pt").exists(): raise FileNotFoundError(f"{src_dir}/model.pt missing; rerun with redo=True")
         rows = [(i, l, {k: (str(src_dir / "model.pt") if v == TRANSFER else v) for k, v in p.items()}) for i, l, p in rows]
     todo = [("03_train", {**p, **common}) for _, _, p in rows]
     if jobs <= 1 or len(todo) <= 1: results = map(_run_one, todo)

@@ -21,11 +21,11 @@ from .metrics import inner_val_split, patient_level, r2
 from .models import build_model, count_parameters
 
 # %% auto 0
-__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'FEATURE_MODELS', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig',
-           'TargetScaled', 'make_augment', 'amp_dtype', 'make_optimizer', 'make_scheduler', 'make_loss', 'train_epoch',
-           'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cross_validate', 'holdout', 'save_model',
-           'load_model', 'resolve_config', 'feature_estimator', 'feature_cv', 'patient_predictions', 'evaluate',
-           'plot_predictions', 'plot_learning_curves']
+__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'FEATURE_MODELS', 'FEATURE_COLUMNS', 'shift_slices', 'rotate_scale', 'Augment',
+           'TrainConfig', 'TargetScaled', 'make_augment', 'amp_dtype', 'make_optimizer', 'make_scheduler', 'make_loss',
+           'train_epoch', 'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cross_validate', 'holdout',
+           'save_model', 'load_model', 'resolve_config', 'feature_estimator', 'feature_cv', 'patient_predictions',
+           'evaluate', 'plot_predictions', 'plot_learning_curves']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -375,6 +375,7 @@ from .metrics import metrics_with_ci
 RECOMMENDED = TrainConfig(model="cnn25d", loss="huber", optimizer="adamw", lr=1e-3, weight_decay=1e-4, batch_size=16, epochs=40,
                           scheduler="cosine", early_stopping_patience=10, grad_clip=1.0, target_norm=True, dropout=0.2, augment=True)
 FEATURE_MODELS = ("vbq_linear", "features_ridge", "features_svr", "features_gbr")
+FEATURE_COLUMNS = ["vbq", "body_mean_csf", "body_sd_csf", "body_p10_csf", "body_p90_csf", "body_cv", "grad_energy"]  # from preprocess.vertebral_features
 
 def resolve_config(model: str, # a network name of spine_study.models.MODELS
                    **overrides) -> TrainConfig:

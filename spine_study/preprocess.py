@@ -300,6 +300,7 @@ def prepare_scan(path: str,  # the scan's file or series folder (absolute)
                  plan: PreprocessPlan,  # what to do
                  landmark_rows: pd.DataFrame | None = None,  # this scan's landmarks.csv rows
                  scan_label: str | None = None,  # the manifest's `scan` (picks the series when a folder holds several)
+                 features: bool = True,  # False: the slab only (no vertebral-body features; what a per-item loader needs)
                  ) -> dict:
     "Slab (n_slices, out_size, out_size) float32, raw mid crop, and the table row of one scan."
     scan = read_series(path, scan_label); vol, sp = scan.array, np.asarray(scan.spacing_mm[1:], float)
@@ -310,6 +311,7 @@ def prepare_scan(path: str,  # the scan's file or series folder (absolute)
     crop = resample_inplane(crop_box(mid_sagittal_slab(vol, k, plan.n_slices), box), sp, plan.crop_mm / plan.out_size, size)
     ref = csf_reference(img, sp, canal)
     x = normalize(crop, plan.norm, ref if plan.norm == "reference" else None)
+    if not features: return dict(x=x, raw_mid=crop[(plan.n_slices - 1) // 2].astype(np.float32), row=None)
     centres = landmark_centres(scan, landmark_rows)
     row = dict(midsagittal_index=k, mid_slice=mid_slice(k), box_r0=box[0], box_r1=box[1], box_c0=box[2], box_c1=box[3],
                csf_reference=ref, raw_p50=float(np.median(crop)), raw_p99=float(np.percentile(crop, 99)),

@@ -1,8 +1,19 @@
-"""Seconds per training epoch of the study's networks, per device and precision.
+"""Seconds per training epoch: (1) how the network is fed, (2) the study's networks per device and precision.
 
+    python benchmarks/bench_train.py --feeding [--model cnn25d] [--epochs 3] [--naive-epochs 1] [--data-dir DIR]
     python benchmarks/bench_train.py [--device cpu|cuda|auto] [--n 216] [--epochs 3] [--models seed_simplecnn cnn25d cnn3d]
                                      [--shape 5 96 96] [--original]
 
+--feeding trains the same network (same optimiser, loss, batches, one torch thread) on the whole cohort
+(the embedded phantom unless --data-dir) fed (a) from the project's preprocessing cache, loaded once into
+memory (spine_study.preprocess.preprocess_cohort), and (b) by a torch Dataset that re-reads each scan's file
+and re-runs the preprocessing of that scan for every item of every epoch (spine_study.preprocess.prepare_scan
+without the feature table), as the original project's loader did, with 0 and with 2 DataLoader workers. Each
+variant runs in a fresh process: its peak RSS (and that of its loader workers) is its own. The table gives
+seconds per epoch (median of the epochs after the first when there are several), the one-off cost of
+loading the cache, and how many times slower each loader is than the cache.
+
+Without --feeding:
 Trains each network with `spine_study.train.fit` on random slabs of the study's shape (216 scans, the
 training part of a 240-patient fold) and prints one row per (model, precision): parameters, seconds per
 epoch (median of the epochs after the first), scans per second and the peak GPU memory. On CUDA it runs
@@ -11,11 +22,16 @@ ran in reduced precision. `--original` adds the original SimpleCNN at its real i
 (33,944,257 parameters). Nothing here is a test: it prints a table.
 """
 import argparse
+import json
 import platform
+import resource
+import subprocess
+import sys
 import time
 from dataclasses import replace
 
 import numpy as np
+from pathlib import Path
 import torch
 
 from spine_study.models import SEED_PARAMETERS, count_parameters
@@ -41,12 +57,84 @@ def one(model: str, shape: tuple, n: int, epochs: int, device: str, amp) -> dict
             "peak GPU MiB": torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else float("nan")}
 
 
+def feed_child(kind: str, model: str, epochs: int, data_dir: str | None, workers: int) -> None:
+    "One feeding variant in this (fresh) process; prints a JSON line."
+    from torch.utils.data import DataLoader, Dataset, TensorDataset
+    from spine_study.data import dataset_fingerprint, load_cohort
+    from spine_study.models import build_model
+    from spine_study.preprocess import plan_from_fingerprint, prepare_scan, preprocess_cohort
+    from spine_study.train import make_loss, make_optimizer
+    torch.set_num_threads(1); torch.manual_seed(0)
+    cohort = load_cohort(data_dir); m = cohort.manifest
+    plan = plan_from_fingerprint(dataset_fingerprint(cohort))
+    y = torch.as_tensor(m.BMD.to_numpy(np.float32))
+    t0 = time.perf_counter()
+    if kind == "cache":
+        prep = preprocess_cohort(cohort, cohort.data_dir, plan)
+        assert prep.cache_hit, "warm the cache first (the parent does)"
+        ds = TensorDataset(torch.as_tensor(prep.X), y)
+    else:
+        class Reread(Dataset):   # the original's way: every item decodes and preprocesses its file again
+            def __len__(self): return len(m)
+            def __getitem__(self, i):
+                out = prepare_scan(str(Path(cohort.data_dir) / m.path[i]), plan, scan_label=m.scan[i], features=False)
+                return torch.as_tensor(out["x"]), y[i]
+        ds = Reread()
+    load_s = time.perf_counter() - t0
+    cfg = RECOMMENDED if model != "seed_simplecnn" else SEED_PROTOCOL
+    net = build_model(model, plan.n_slices, (plan.out_size, plan.out_size), cfg.dropout)
+    opt, loss_fn = make_optimizer(net, cfg), make_loss(cfg, float(y.std()))
+    dl = DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, num_workers=workers, generator=torch.Generator().manual_seed(0))
+    secs = []
+    for _ in range(epochs):
+        t0 = time.perf_counter(); net.train()
+        for xb, yb in dl:
+            loss = loss_fn(net(xb).float().squeeze(-1), (yb - y.mean()) / y.std())
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        secs.append(time.perf_counter() - t0)
+    print(json.dumps(dict(n=len(ds), load_s=load_s, epoch_s=secs,
+                          rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                          workers_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers else 0.0)))  # workers end with each epoch
+
+
+def feeding(a) -> None:
+    from spine_study.data import dataset_fingerprint, load_cohort
+    from spine_study.preprocess import plan_from_fingerprint, preprocess_cohort
+    cohort = load_cohort(a.data_dir)
+    t0 = time.perf_counter(); prep = preprocess_cohort(cohort, cohort.data_dir, plan_from_fingerprint(dataset_fingerprint(cohort)))
+    print(f"cohort {cohort.data_dir}: {len(cohort.manifest)} scans; cache {'hit' if prep.cache_hit else 'built'} in "
+          f"{time.perf_counter() - t0:.1f} s; model {a.model}, batch 16, 1 torch thread", file=sys.stderr)
+    rows = []
+    for kind, workers, epochs in [("cache", 0, a.epochs), ("re-read + re-preprocess per item", 0, a.naive_epochs),
+                                  ("re-read + re-preprocess per item", 2, a.naive_epochs)]:
+        cmd = [sys.executable, __file__, "--feed-child", "cache" if kind == "cache" else "naive", a.model, str(epochs),
+               a.data_dir or "", str(workers)]
+        r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+        e = r["epoch_s"]; r["s"] = float(np.median(e[1:]) if len(e) > 1 else e[0])
+        rows.append((kind, workers, r)); print(f"  {kind}, {workers} workers: {e}", file=sys.stderr)
+    base = rows[0][2]["s"]
+    print(f"\n{rows[0][2]['n']} scans per epoch, model {a.model}, torch {torch.__version__}, {platform.machine()}\n")
+    print("| feeding | loader workers | epochs | s / epoch | × the cache | one-off load s | peak RSS MB (main) | peak RSS MB (a worker) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind, w, r in rows:
+        print(f"| {kind} | {w} | {len(r['epoch_s'])} | {r['s']:.2f} | {r['s'] / base:.1f} | {r['load_s']:.2f} | {r['rss_mb']:.0f} | "
+              f"{r['workers_rss_mb']:.0f} |" if w else f"| {kind} | {w} | {len(r['epoch_s'])} | {r['s']:.2f} | {r['s'] / base:.1f} | "
+              f"{r['load_s']:.2f} | {r['rss_mb']:.0f} | – |")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto"); p.add_argument("--n", type=int, default=216); p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--models", nargs="*", default=["seed_simplecnn", "cnn25d", "cnn3d"])
     p.add_argument("--shape", nargs=3, type=int, default=[5, 96, 96]); p.add_argument("--original", action="store_true")
+    p.add_argument("--feeding", action="store_true"); p.add_argument("--model", default="cnn25d")
+    p.add_argument("--naive-epochs", type=int, default=1); p.add_argument("--data-dir", default=None)
+    p.add_argument("--feed-child", nargs=5, help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.feed_child:
+        kind, model, epochs, data_dir, workers = a.feed_child
+        return feed_child(kind, model, int(epochs), data_dir or None, int(workers))
+    if a.feeding: return feeding(a)
     dev = "cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device)
     name = torch.cuda.get_device_name() if dev.startswith("cuda") else platform.processor() or platform.machine()
     print(f"device {dev} ({name}), torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {a.n} scans, {a.epochs} epochs")

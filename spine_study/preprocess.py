@@ -101,10 +101,11 @@ def locate_lumbar_spine(slice2d: np.ndarray,  # mid-sagittal slice (rows, cols)
                         spacing_rc_mm: tuple,  # (row, col) pixel size
                         crop_mm: float = 220.0,  # side of the square box
                         body_offset_mm: float = 25.0,  # bodies' centre line lies this far in front of the canal's
+                        canal: np.ndarray | None = None,  # canal_mask of this slice when already computed
                         ) -> tuple:
     "Crop box (r0, r1, c0, c1), half-open pixel indices (may reach past the image), around the lumbar bodies."
     sp = np.asarray(spacing_rc_mm, float)
-    m = canal_mask(slice2d, sp)
+    m = canal_mask(slice2d, sp) if canal is None else canal
     if m.sum() < 10: rc, cc = (np.asarray(slice2d.shape) - 1) / 2  # no canal: the slice centre
     else:
         r, c = np.nonzero(m)
@@ -259,14 +260,15 @@ def vertebral_features(scan,  # a spine_study.readers.Scan (canonical array)
                        centres_canonical: np.ndarray | None = None,  # (n, 3) k, r, c of L1.. centres (first 4 used), or None
                        k_mid: float | None = None,  # mid-sagittal index (computed when None and no centres)
                        radius_mm: float = 9.0,  # body ROI radius
+                       known_canal: tuple | None = None,  # (slice index, its canal_mask) already computed by the caller
                        ) -> dict:
     "VBQ-style ratio, body intensity stats in CSF units and texture of the L1-L4 bodies on the mid-sagittal slice."
     vol, sp = scan.array, np.asarray(scan.spacing_mm[1:], float)
     if centres_canonical is not None and len(centres_canonical):
         pts = np.asarray(centres_canonical, float)[:4]; k, src = mid_slice(np.median(pts[:, 0])), "landmarks"
     else: k, src = mid_slice(midsagittal_index(vol, scan.spacing_mm) if k_mid is None else k_mid), "image"
-    img = vol[int(np.clip(k, 0, len(vol) - 1))]
-    canal = canal_mask(img, sp)
+    k = int(np.clip(k, 0, len(vol) - 1)); img = vol[k]
+    canal = known_canal[1] if known_canal is not None and known_canal[0] == k else canal_mask(img, sp)
     if src == "image": pts = np.column_stack([np.full(len(p := image_body_points(img, sp, canal)), k), p])
     csf = csf_reference(img, sp, canal)
     roi = disc_mask(img.shape, pts[:, 1:], radius_mm, sp) if len(pts) else np.zeros(img.shape, bool)
@@ -305,8 +307,8 @@ def prepare_scan(path: str,  # the scan's file or series folder (absolute)
     "Slab (n_slices, out_size, out_size) float32, raw mid crop, and the table row of one scan."
     scan = read_series(path, scan_label); vol, sp = scan.array, np.asarray(scan.spacing_mm[1:], float)
     k = midsagittal_index(vol, scan.spacing_mm); img = vol[mid_slice(k)]
-    canal = canal_mask(img, sp)
-    box = locate_lumbar_spine(img, sp, plan.crop_mm)
+    canal = canal_mask(img, sp)   # the slow step at sub-millimetre spacing: computed once, shared below
+    box = locate_lumbar_spine(img, sp, plan.crop_mm, canal=canal)
     size = (plan.out_size, plan.out_size)
     crop = resample_inplane(crop_box(mid_sagittal_slab(vol, k, plan.n_slices), box), sp, plan.crop_mm / plan.out_size, size)
     ref = csf_reference(img, sp, canal)
@@ -316,7 +318,7 @@ def prepare_scan(path: str,  # the scan's file or series folder (absolute)
     row = dict(midsagittal_index=k, mid_slice=mid_slice(k), box_r0=box[0], box_r1=box[1], box_c0=box[2], box_c1=box[3],
                csf_reference=ref, raw_p50=float(np.median(crop)), raw_p99=float(np.percentile(crop, 99)),
                landmarks_in_box=None if centres is None else bool(box_contains(box, centres[:, 1:]).all()),
-               **vertebral_features(scan, centres, k))
+               **vertebral_features(scan, centres, k, known_canal=(mid_slice(k), canal)))
     return dict(x=x, raw_mid=crop[(plan.n_slices - 1) // 2].astype(np.float32), row=row)
 
 # %% ../nbs/02_preprocess.ipynb

@@ -1,6 +1,7 @@
 """Seconds per training epoch: (1) how the network is fed, (2) the study's networks per device and precision.
 
     python benchmarks/bench_train.py --feeding [--model cnn25d] [--epochs 3] [--naive-epochs 1] [--data-dir DIR]
+                                     [--limit N] [--spacing MM] [--out-size PX]
     python benchmarks/bench_train.py [--device cpu|cuda|auto] [--n 216] [--epochs 3] [--models seed_simplecnn cnn25d cnn3d]
                                      [--shape 5 96 96] [--original]
 
@@ -57,16 +58,25 @@ def one(model: str, shape: tuple, n: int, epochs: int, device: str, amp) -> dict
             "peak GPU MiB": torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else float("nan")}
 
 
-def feed_child(kind: str, model: str, epochs: int, data_dir: str | None, workers: int) -> None:
+def feed_setup(a):
+    "The cohort (first --limit scans) and the preprocessing plan (derived, or --spacing / --out-size)."
+    from dataclasses import replace as dc_replace
+    from spine_study.data import dataset_fingerprint, load_cohort
+    from spine_study.preprocess import plan_from_fingerprint
+    cohort = load_cohort(a.data_dir)
+    if a.limit: cohort = dc_replace(cohort, manifest=cohort.manifest.iloc[:a.limit].reset_index(drop=True))
+    return cohort, plan_from_fingerprint(dataset_fingerprint(cohort), target_spacing_mm=a.spacing, out_size=a.out_size)
+
+
+def feed_child(kind: str, a) -> None:
     "One feeding variant in this (fresh) process; prints a JSON line."
     from torch.utils.data import DataLoader, Dataset, TensorDataset
-    from spine_study.data import dataset_fingerprint, load_cohort
     from spine_study.models import build_model
-    from spine_study.preprocess import plan_from_fingerprint, prepare_scan, preprocess_cohort
+    from spine_study.preprocess import prepare_scan, preprocess_cohort
     from spine_study.train import make_loss, make_optimizer
     torch.set_num_threads(1); torch.manual_seed(0)
-    cohort = load_cohort(data_dir); m = cohort.manifest
-    plan = plan_from_fingerprint(dataset_fingerprint(cohort))
+    model, epochs, workers = a.model, a.epochs if kind == "cache" else a.naive_epochs, a.workers
+    cohort, plan = feed_setup(a); m = cohort.manifest
     y = torch.as_tensor(m.BMD.to_numpy(np.float32))
     t0 = time.perf_counter()
     if kind == "cache":
@@ -97,23 +107,22 @@ def feed_child(kind: str, model: str, epochs: int, data_dir: str | None, workers
                           workers_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers else 0.0)))  # workers end with each epoch
 
 
-def feeding(a) -> None:
-    from spine_study.data import dataset_fingerprint, load_cohort
-    from spine_study.preprocess import plan_from_fingerprint, preprocess_cohort
-    cohort = load_cohort(a.data_dir)
-    t0 = time.perf_counter(); prep = preprocess_cohort(cohort, cohort.data_dir, plan_from_fingerprint(dataset_fingerprint(cohort)))
-    print(f"cohort {cohort.data_dir}: {len(cohort.manifest)} scans; cache {'hit' if prep.cache_hit else 'built'} in "
-          f"{time.perf_counter() - t0:.1f} s; model {a.model}, batch 16, 1 torch thread", file=sys.stderr)
+def feeding(a, argv: list) -> None:
+    from spine_study.preprocess import preprocess_cohort
+    cohort, plan = feed_setup(a)
+    t0 = time.perf_counter(); prep = preprocess_cohort(cohort, cohort.data_dir, plan)
+    print(f"cohort {cohort.data_dir}: {len(cohort.manifest)} scans, matrices up to {int(cohort.manifest.n_rows.max())}²; cache "
+          f"{'hit' if prep.cache_hit else 'built'} in {time.perf_counter() - t0:.1f} s; slabs {prep.X.shape[1:]} at "
+          f"{plan.target_spacing_mm} mm; model {a.model}, batch 16, 1 torch thread", file=sys.stderr)
     rows = []
-    for kind, workers, epochs in [("cache", 0, a.epochs), ("re-read + re-preprocess per item", 0, a.naive_epochs),
-                                  ("re-read + re-preprocess per item", 2, a.naive_epochs)]:
-        cmd = [sys.executable, __file__, "--feed-child", "cache" if kind == "cache" else "naive", a.model, str(epochs),
-               a.data_dir or "", str(workers)]
+    for kind, workers in [("cache", 0), ("re-read + re-preprocess per item", 0), ("re-read + re-preprocess per item", 2)]:
+        cmd = [sys.executable, __file__, *argv, "--feed-child", "cache" if kind == "cache" else "naive", "--workers", str(workers)]
         r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
         e = r["epoch_s"]; r["s"] = float(np.median(e[1:]) if len(e) > 1 else e[0])
         rows.append((kind, workers, r)); print(f"  {kind}, {workers} workers: {e}", file=sys.stderr)
     base = rows[0][2]["s"]
-    print(f"\n{rows[0][2]['n']} scans per epoch, model {a.model}, torch {torch.__version__}, {platform.machine()}\n")
+    print(f"\n{rows[0][2]['n']} scans per epoch (largest matrix {int(cohort.manifest.n_rows.max())}²), slab {prep.X.shape[1:]}, "
+          f"model {a.model}, torch {torch.__version__}, {platform.machine()}\n")
     print("| feeding | loader workers | epochs | s / epoch | × the cache | one-off load s | peak RSS MB (main) | peak RSS MB (a worker) |")
     print("|---|---|---|---|---|---|---|---|")
     for kind, w, r in rows:
@@ -129,12 +138,14 @@ def main():
     p.add_argument("--shape", nargs=3, type=int, default=[5, 96, 96]); p.add_argument("--original", action="store_true")
     p.add_argument("--feeding", action="store_true"); p.add_argument("--model", default="cnn25d")
     p.add_argument("--naive-epochs", type=int, default=1); p.add_argument("--data-dir", default=None)
-    p.add_argument("--feed-child", nargs=5, help=argparse.SUPPRESS)
+    p.add_argument("--limit", type=int, default=None, help="--feeding: only the first N scans of the cohort")
+    p.add_argument("--spacing", type=float, default=None, help="--feeding: in-plane mm (default: from the fingerprint)")
+    p.add_argument("--out-size", type=int, default=None, help="--feeding: slab size in pixels (default: from the fingerprint)")
+    p.add_argument("--feed-child", choices=["cache", "naive"], help=argparse.SUPPRESS)
+    p.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
     a = p.parse_args()
-    if a.feed_child:
-        kind, model, epochs, data_dir, workers = a.feed_child
-        return feed_child(kind, model, int(epochs), data_dir or None, int(workers))
-    if a.feeding: return feeding(a)
+    if a.feed_child: return feed_child(a.feed_child, a)
+    if a.feeding: return feeding(a, sys.argv[1:])
     dev = "cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device)
     name = torch.cuda.get_device_name() if dev.startswith("cuda") else platform.processor() or platform.machine()
     print(f"device {dev} ({name}), torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {a.n} scans, {a.epochs} epochs")

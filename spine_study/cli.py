@@ -4,8 +4,8 @@
 
 # %% auto 0
 __all__ = ['STUDY', 'STUDY_PLAN', 'TRANSFER', 'ABLATION_CV', 'ABLATION', 'resolve_notebook', 'parse_params', 'run_notebook',
-           'RunFailed', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run', 'ablation_table',
-           'write_ablation', 'run_ablation', 'main']
+           'RunFailed', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run', 'ablation_reference',
+           'ablation_table', 'write_ablation', 'run_ablation', 'main']
 
 # %% ../nbs/90_cli.ipynb
 import argparse
@@ -208,21 +208,42 @@ def find_run(want: dict,                       # 03_train parameter overrides (d
     hits = [d for d, p in (_complete_train_runs(reports_dir) if _runs is None else _runs) if _matches(p, want, declared)]
     return hits[-1] if hits else None
 
-def ablation_table(reports_dir: str | Path = "reports") -> "pd.DataFrame":
-    "One row per ABLATION configuration with the newest matching complete run's CV R² [95% CI], MAE and spread."
+def ablation_reference(i: int) -> int | None:
+    "The ABLATION row that row `i` is compared with: the original recipe under K-fold for additions, the combined recipe for removals."
+    label = ABLATION[i][0]
+    if i <= 1: return None                         # the single split is not paired with anything; row 1 is the reference
+    combined = next(j for j, (l, _) in enumerate(ABLATION) if l.startswith("all combined:"))
+    return combined if label.startswith("all combined") and i != combined else 1
+
+def _patient_predictions(run_dir: Path) -> "pd.DataFrame":
+    "ID, y_true, y_pred per patient from a run's predictions.csv (scans and repeats averaged)."
+    import pandas as pd
+    from spine_study.metrics import patient_level
+    pl = patient_level(pd.read_csv(run_dir / "predictions.csv", dtype={"ID": str}))
+    return pl.groupby("ID", as_index=False)[["y_true", "y_pred"]].mean()
+
+def ablation_table(reports_dir: str | Path = "reports",
+                   n_boot: int = 2000,           # paired bootstrap resamples for ΔR²
+                  ) -> "pd.DataFrame":
+    "One row per ABLATION configuration: the newest matching complete run's CV R² [95% CI], MAE, spread, and ΔR² to its reference row."
     import json as _json
     import pandas as pd
-    runs, declared, rows = _complete_train_runs(reports_dir), _declared(), []
-    for label, params in ABLATION:
+    from spine_study.metrics import paired_r2_difference
+    runs, declared, rows, hits = _complete_train_runs(reports_dir), _declared(), [], []
+    for i, (label, params) in enumerate(ABLATION):
         want = ablation_params(label, params)
-        hit = find_run(want, reports_dir, runs)
+        hit = find_run(want, reports_dir, runs); hits.append(hit)
         m = _json.loads((hit / "metrics.json").read_text()) if hit else {}
         ci = m.get("r2_ci95") or [float("nan")] * 2
-        rows.append({"configuration": label, "model": want.get("model", declared["model"]),
+        ref = ablation_reference(i); d, dci = float("nan"), [float("nan")] * 2
+        if hit and ref is not None and hits[ref] and (hit / "predictions.csv").exists() and (hits[ref] / "predictions.csv").exists():
+            d, dci = paired_r2_difference(_patient_predictions(hit), _patient_predictions(hits[ref]), n_boot)
+        rows.append({"row": i, "configuration": label, "model": want.get("model", declared["model"]),
                      "evaluation": "24-patient test split" if want.get("split") == "seed_holdout" else f"{want.get('folds', 5)}-fold CV",
                      "r2": m.get("r2"), "r2_ci_low": ci[0], "r2_ci_high": ci[1], "mae": m.get("mae"),
                      "spread_ratio": m.get("spread_ratio"), "n_patients": m.get("n_patients"),
-                     "seconds": m.get("seconds"), "run": hit.name if hit else None})
+                     "seconds": m.get("seconds"), "reference_row": ref, "delta_r2": d, "delta_r2_ci_low": dci[0],
+                     "delta_r2_ci_high": dci[1], "run": hit.name if hit else None})
     return pd.DataFrame(rows)
 
 def write_ablation(reports_dir: str | Path = "reports") -> Path:
@@ -235,12 +256,18 @@ def write_ablation(reports_dir: str | Path = "reports") -> Path:
     show = df.assign(**{"R² [95% CI]": [f"{fmt(r, '.3f')} [{fmt(lo, '.3f')}, {fmt(hi, '.3f')}]" if r is not None and r == r else "not run"
                                                    for r, lo, hi in zip(df.r2, df.r2_ci_low, df.r2_ci_high)],
                                   "MAE (g/cm²)": df.mae.map(lambda v: fmt(v, ".4f")), "spread ratio": df.spread_ratio.map(lambda v: fmt(v, ".2f")),
-                                  "seconds": df.seconds.map(lambda v: fmt(v, ".0f"))})
-    cols = ["configuration", "evaluation", "R² [95% CI]", "MAE (g/cm²)", "spread ratio", "seconds", "run"]
+                                  "seconds": df.seconds.map(lambda v: fmt(v, ".0f")),
+                                  "ΔR² vs row [95% CI]": [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}] vs {int(r)}" if d == d else ""
+                                                          for d, lo, hi, r in zip(df.delta_r2, df.delta_r2_ci_low, df.delta_r2_ci_high, df.reference_row)]})
+    cols = ["row", "configuration", "evaluation", "R² [95% CI]", "ΔR² vs row [95% CI]", "MAE (g/cm²)", "spread ratio", "seconds", "run"]
     truth = phantom_truth(resolve_data_dir(None)) if df.run.notna().any() else None
     head = ["# Ablation: the original project's proposed improvements, one at a time", "",
             "CV R² per patient with its bootstrap 95% CI; spread ratio = SD(predictions) / SD(truth) (near 0: collapsed to the mean). "
-            "Made by `make ablation` (`spine-study ablation`); each row links to its run directory under `runs/`."]
+            "ΔR²: this row's R² minus its reference row's on the same patients and the same folds, with a paired bootstrap 95% CI "
+            "(2000 resamples of patients): an improvement is shown only when that interval excludes 0. Additions are compared "
+            "with row 1 (the original recipe under K-fold CV), removals from the combined recipe with the combined recipe. "
+            "Made by `make ablation` (`spine-study ablation`; `--only ROW ...` reruns rows); each row links to its run directory under "
+            "`runs/`. seconds: the run's own training time on the machine that made it (the transfer row's excludes its source run)."]
     if truth: head += ["", f"Embedded phantom: oracle R² {truth['scores']['oracle_r2']:.3f} (the best any predictor can do on it), "
                            f"mean-intensity baseline R² {truth['scores']['naive_mean_intensity_r2']:.3f}."]
     (out / "ablation.md").write_text("\n".join(head) + "\n\n" + md_table(show[cols].fillna("")) + "\n", encoding="utf-8")

@@ -19,7 +19,7 @@ from torch import nn
 
 from .cohort import Problem, format_problems
 from .core import pick_device, seed_everything
-from .metrics import bootstrap_indices, bootstrap_stats, cv_splits, percentile_ci, r2
+from .metrics import bootstrap_indices, bootstrap_stats, cv_splits, paired_r2_difference, percentile_ci, r2
 from .phantom import DISCS, LUMBAR
 from .preprocess import landmark_centres, mid_slice, midsagittal_index, read_series, vertebral_features
 from .readers import Scan, ScanReadError, read_scan
@@ -34,7 +34,7 @@ __all__ = ['CONVENTIONS', 'LANDMARK_COLUMNS', 'PRETRAIN_COLUMNS', 'DIRECT_ORIGIN
            'load_landmark_model', 'torch_threads', 'predict_grid', 'fit_landmarks', 'splits_by_patient',
            'cross_validate_landmarks', 'mean_shape_oof', 'landmark_errors', 'summarize_errors', 'stored_zooms',
            'prediction_table', 'choose_slice', 'predict_centres', 'centres_rows', 'oof_centres_table',
-           'features_by_source', 'paired_r2_difference', 'bmd_baselines_by_source', 'overlay_figure']
+           'features_by_source', 'bmd_baselines_by_source', 'overlay_figure']
 
 # %% ../nbs/05_landmarks.ipynb
 CONVENTIONS = {"body": tuple(LUMBAR), "disc": tuple(DISCS)}  # convention -> its 5 levels, top to bottom
@@ -642,17 +642,6 @@ def features_by_source(manifest: pd.DataFrame,  # cohort manifest: ID, scan, pat
     return pd.DataFrame(rows), problems
 
 # %% ../nbs/05_landmarks.ipynb
-def paired_r2_difference(pp: pd.DataFrame,  # patient_predictions of one model (ID, y_true, y_pred)
-                         pp_ref: pd.DataFrame,  # the same patients, reference predictions
-                         n_boot: int = 2000, seed: int = 0,  # bootstrap over patients (the same resamples for both)
-                         ) -> tuple[float, list]:
-    "(R²(pp) - R²(pp_ref), its paired bootstrap 95% CI)."
-    a, b = pp.set_index("ID").sort_index(), pp_ref.set_index("ID").sort_index()
-    if not a.index.equals(b.index): raise ValueError("paired_r2_difference needs predictions of the same patients")
-    idx = bootstrap_indices(len(a), n_boot, seed)
-    d = bootstrap_stats(a.y_true, a.y_pred, r2, idx) - bootstrap_stats(b.y_true, b.y_pred, r2, idx)
-    return float(r2(a.y_true.to_numpy(), a.y_pred.to_numpy()) - r2(b.y_true.to_numpy(), b.y_pred.to_numpy())), percentile_ci(d)
-
 def bmd_baselines_by_source(features: pd.DataFrame,  # from features_by_source
                             ref_ids: np.ndarray,  # patient ID per scan of ref_splits (the cohort manifest)
                             ref_splits: list,  # the BMD study's cv_splits; its repeat 0 gives the folds

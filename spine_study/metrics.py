@@ -15,8 +15,8 @@ __all__ = ['PRED_COLUMNS', 'HOLOGIC_L1L4_YOUNG_MEAN_G_CM2', 'HOLOGIC_L1L4_YOUNG_
            'METRICS', 'BASELINE_METRICS', 'patient_level', 'along_last_axis', 'r2', 'mae', 'rmse', 'pearson_r',
            'spearman_r', 'ba_bias', 'ba_loa_low', 'ba_loa_high', 'calibration_slope', 'calibration_intercept',
            'spread_ratio', 'auc_osteo', 'regression_metrics', 'bootstrap_indices', 'bootstrap_stats', 'percentile_ci',
-           'bootstrap_ci', 'loo_mean', 'metrics_with_ci', 'patient_table', 'bmd_bins', 'cv_splits',
-           'seed_holdout_split', 'inner_val_split']
+           'bootstrap_ci', 'paired_r2_difference', 'loo_mean', 'metrics_with_ci', 'patient_table', 'bmd_bins',
+           'cv_splits', 'seed_holdout_split', 'inner_val_split']
 
 # %% ../nbs/02a_metrics.ipynb
 PRED_COLUMNS = ("ID", "fold", "y_true", "y_pred")
@@ -194,6 +194,18 @@ def bootstrap_ci(y_true: np.ndarray, # true values, one per patient
     "Percentile-bootstrap confidence interval of a metric, resampling patients."
     idx = bootstrap_indices(len(y_true), n_boot, seed)
     return percentile_ci(bootstrap_stats(y_true, y_pred, metric_fn, idx), alpha)
+
+# %% ../nbs/02a_metrics.ipynb
+def paired_r2_difference(pp: pd.DataFrame,  # per-patient predictions of one model (ID, y_true, y_pred)
+                         pp_ref: pd.DataFrame,  # the same patients, reference predictions
+                         n_boot: int = 2000, seed: int = 0,  # bootstrap over patients (the same resamples for both)
+                         ) -> tuple[float, list]:
+    "(R²(pp) - R²(pp_ref), its paired bootstrap 95% CI)."
+    a, b = pp.set_index("ID").sort_index(), pp_ref.set_index("ID").sort_index()
+    if not a.index.equals(b.index): raise ValueError("paired_r2_difference needs predictions of the same patients")
+    idx = bootstrap_indices(len(a), n_boot, seed)
+    d = bootstrap_stats(a.y_true, a.y_pred, r2, idx) - bootstrap_stats(b.y_true, b.y_pred, r2, idx)
+    return float(r2(a.y_true.to_numpy(), a.y_pred.to_numpy()) - r2(b.y_true.to_numpy(), b.y_pred.to_numpy())), percentile_ci(d)
 
 # %% ../nbs/02a_metrics.ipynb
 BASELINE_METRICS = ("r2", "mae", "rmse", "bias", "loa_low", "loa_high")

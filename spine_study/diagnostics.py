@@ -367,7 +367,7 @@ def dynamics_summary(history: pd.DataFrame, # one row per fold x epoch (HISTORY_
     n_epochs = h.groupby("fold")["epoch"].agg(lambda e: e.max() - e.min() + 1)
     first_epoch = h.groupby("fold")["epoch"].min()
     out = {"first_epoch_loss": _per_fold(h, "train_loss", "first"),
-           "best_val_epoch": {int(k): int(v) for k, v in best["epoch"].items()},
+           "best_val_epoch": {(int(k) if str(k).isdigit() else str(k)): int(v) for k, v in best["epoch"].items()},  # "r/f" keys for repeats
            "best_val_epoch_fraction": float(((best["epoch"] - first_epoch + 1) / n_epochs).median()),
            "best_val_loss_ratio": float(best["val_loss"].median() / y_train_var),
            "final_val_loss_ratio": _per_fold(h, "val_loss", "last") / y_train_var,

@@ -81,7 +81,7 @@ def is_study_notebook(nb_path: str | Path) -> bool:
     return any(c.cell_type == "code" and "parameters" in c.metadata.get("tags", []) for c in nb.cells)
 
 STUDY = [("01_data", {}), ("02_preprocess", {}), ("03_train", {"model": "seed_simplecnn", "split": "seed_holdout"}),
-         ("03_train", {"repeats": 1}), ("04_diagnostics", {"run_id": "seed"}), ("04_diagnostics", {}), ("05_landmarks", {})]
+         ("03_train", {}), ("04_diagnostics", {"run_id": "seed"}), ("04_diagnostics", {}), ("05_landmarks", {})]
 STUDY_PLAN = [[[0, 1]],                 # stages (in order) of chains (in parallel) of STUDY indices (in order)
               [[2, 4], [3, 5], [6]]]
 

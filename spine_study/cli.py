@@ -264,7 +264,7 @@ def write_ablation(reports_dir: str | Path = "reports") -> Path:
     head = ["# Ablation: the original project's proposed improvements, one at a time", "",
             "CV R² per patient with its bootstrap 95% CI; spread ratio = SD(predictions) / SD(truth) (near 0: collapsed to the mean). "
             "ΔR²: this row's R² minus its reference row's on the same patients and the same folds, with a paired bootstrap 95% CI "
-            "(2000 resamples of patients): an improvement is shown only when that interval excludes 0. Additions are compared "
+            "(2000 resamples of patients): read a row as a real change only when that interval excludes 0. Additions are compared "
             "with row 1 (the original recipe under K-fold CV), removals from the combined recipe with the combined recipe. "
             "Made by `make ablation` (`spine-study ablation`; `--only ROW ...` reruns rows); each row links to its run directory under "
             "`runs/`. seconds: the run's own training time on the machine that made it (the transfer row's excludes its source run)."]

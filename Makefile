@@ -43,7 +43,9 @@ lab: $(STAMP)
 index: $(STAMP)
 	$(BIN)/spine-study index
 
+# benchmarks print tables (nothing here is a test); bench_io generates a full-size phantom once (~4.5 GB under data/bench)
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_train.py --feeding
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done
 
 # after editing notebooks: regenerate spine_study/ and strip notebook noise

@@ -68,11 +68,17 @@ def feed_setup(a):
     return cohort, plan_from_fingerprint(dataset_fingerprint(cohort), target_spacing_mm=a.spacing, out_size=a.out_size)
 
 
+def feed_cache(cohort, plan):
+    "The preprocessed cohort, keyed exactly as the study's runs key it (so the default phantom reuses their cache)."
+    from spine_study.preprocess import landmarks_file, preprocess_cohort
+    return preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=landmarks_file(cohort.data_dir))
+
+
 def feed_child(kind: str, a) -> None:
     "One feeding variant in this (fresh) process; prints a JSON line."
     from torch.utils.data import DataLoader, Dataset, TensorDataset
     from spine_study.models import build_model
-    from spine_study.preprocess import prepare_scan, preprocess_cohort
+    from spine_study.preprocess import prepare_scan
     from spine_study.train import make_loss, make_optimizer
     torch.set_num_threads(1); torch.manual_seed(0)
     model, epochs, workers = a.model, a.epochs if kind == "cache" else a.naive_epochs, a.workers
@@ -80,7 +86,7 @@ def feed_child(kind: str, a) -> None:
     y = torch.as_tensor(m.BMD.to_numpy(np.float32))
     t0 = time.perf_counter()
     if kind == "cache":
-        prep = preprocess_cohort(cohort, cohort.data_dir, plan)
+        prep = feed_cache(cohort, plan)
         assert prep.cache_hit, "warm the cache first (the parent does)"
         ds = TensorDataset(torch.as_tensor(prep.X), y)
     else:
@@ -108,9 +114,8 @@ def feed_child(kind: str, a) -> None:
 
 
 def feeding(a, argv: list) -> None:
-    from spine_study.preprocess import preprocess_cohort
     cohort, plan = feed_setup(a)
-    t0 = time.perf_counter(); prep = preprocess_cohort(cohort, cohort.data_dir, plan)
+    t0 = time.perf_counter(); prep = feed_cache(cohort, plan)
     print(f"cohort {cohort.data_dir}: {len(cohort.manifest)} scans, matrices up to {int(cohort.manifest.n_rows.max())}²; cache "
           f"{'hit' if prep.cache_hit else 'built'} in {time.perf_counter() - t0:.1f} s; slabs {prep.X.shape[1:]} at "
           f"{plan.target_spacing_mm} mm; model {a.model}, batch 16, 1 torch thread", file=sys.stderr)
@@ -126,9 +131,8 @@ def feeding(a, argv: list) -> None:
     print("| feeding | loader workers | epochs | s / epoch | × the cache | one-off load s | peak RSS MB (main) | peak RSS MB (a worker) |")
     print("|---|---|---|---|---|---|---|---|")
     for kind, w, r in rows:
-        print(f"| {kind} | {w} | {len(r['epoch_s'])} | {r['s']:.2f} | {r['s'] / base:.1f} | {r['load_s']:.2f} | {r['rss_mb']:.0f} | "
-              f"{r['workers_rss_mb']:.0f} |" if w else f"| {kind} | {w} | {len(r['epoch_s'])} | {r['s']:.2f} | {r['s'] / base:.1f} | "
-              f"{r['load_s']:.2f} | {r['rss_mb']:.0f} | – |")
+        worker_mb = f"{r['workers_rss_mb']:.0f}" if w else "–"
+        print(f"| {kind} | {w} | {len(r['epoch_s'])} | {r['s']:.2f} | {r['s'] / base:.1f} | {r['load_s']:.2f} | {r['rss_mb']:.0f} | {worker_mb} |")
 
 
 def main():

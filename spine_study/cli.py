@@ -114,18 +114,15 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
         print(f"[study] {stem} -> {prev}", file=sys.stderr, flush=True)
     return out
 
-def _notebook_runner(stem, params, log_output): return run_notebook(stem, params, log_output=log_output)
-
 def run_study(only: list | None = None, # notebook stems to run (default: all)
               log_output: bool = False, reports_dir: str = "reports",
               jobs: int | None = None,  # chains at a time, each in its own process (default: min(2, CPU cores))
-              runner=None,              # (stem, params, log_output) -> run dir; for tests (default: run_notebook)
+              runner=None,              # (stem, params, log_output) -> run dir; for tests (None: run_notebook)
              ) -> list:
     "Run the study notebooks stage by stage, `jobs` chains at a time; write the index; return the run directories."
     from concurrent.futures import ProcessPoolExecutor
     jobs = jobs or min(2, os.cpu_count() or 1)
     common = {"reports_dir": reports_dir} if reports_dir != "reports" else {}
-    runner = runner or _notebook_runner
     done = []
     try:
         for stage in STUDY_PLAN:
@@ -215,12 +212,11 @@ def ablation_reference(i: int) -> int | None:
     combined = next(j for j, (l, _) in enumerate(ABLATION) if l.startswith("all combined:"))
     return combined if label.startswith("all combined") and i != combined else 1
 
-def _patient_predictions(run_dir: Path) -> "pd.DataFrame":
-    "ID, y_true, y_pred per patient from a run's predictions.csv (scans and repeats averaged)."
+def _per_patient(run_dir: Path | None) -> "pd.DataFrame | None":
+    "A run's predictions_per_patient.csv (scans and repeats averaged: what its metrics score), or None."
     import pandas as pd
-    from spine_study.metrics import patient_level
-    pl = patient_level(pd.read_csv(run_dir / "predictions.csv", dtype={"ID": str}))
-    return pl.groupby("ID", as_index=False)[["y_true", "y_pred"]].mean()
+    f = None if run_dir is None else run_dir / "predictions_per_patient.csv"
+    return pd.read_csv(f, dtype={"ID": str}) if f is not None and f.exists() else None
 
 def ablation_table(reports_dir: str | Path = "reports",
                    n_boot: int = 2000,           # paired bootstrap resamples for ΔR²
@@ -229,15 +225,15 @@ def ablation_table(reports_dir: str | Path = "reports",
     import json as _json
     import pandas as pd
     from spine_study.metrics import paired_r2_difference
-    runs, declared, rows, hits = _complete_train_runs(reports_dir), _declared(), [], []
+    runs, declared, rows, pps = _complete_train_runs(reports_dir), _declared(), [], []
     for i, (label, params) in enumerate(ABLATION):
         want = ablation_params(label, params)
-        hit = find_run(want, reports_dir, runs); hits.append(hit)
+        hit = find_run(want, reports_dir, runs); pps.append(_per_patient(hit))   # each run's file read once
         m = _json.loads((hit / "metrics.json").read_text()) if hit else {}
         ci = m.get("r2_ci95") or [float("nan")] * 2
         ref = ablation_reference(i); d, dci = float("nan"), [float("nan")] * 2
-        if hit and ref is not None and hits[ref] and (hit / "predictions.csv").exists() and (hits[ref] / "predictions.csv").exists():
-            d, dci = paired_r2_difference(_patient_predictions(hit), _patient_predictions(hits[ref]), n_boot)
+        if ref is not None and pps[i] is not None and pps[ref] is not None:
+            d, dci = paired_r2_difference(pps[i], pps[ref], n_boot)
         rows.append({"row": i, "configuration": label, "model": want.get("model", declared["model"]),
                      "evaluation": "24-patient test split" if want.get("split") == "seed_holdout" else f"{want.get('folds', 5)}-fold CV",
                      "r2": m.get("r2"), "r2_ci_low": ci[0], "r2_ci_high": ci[1], "mae": m.get("mae"),
@@ -292,9 +288,11 @@ def run_ablation(reports_dir: str = "reports", # where runs/ and the table go
     common = {**({"reports_dir": reports_dir} if reports_dir != "reports" else {}), **(extra or {})}
     rows = [(i, ABLATION[i][0], ablation_params(*ABLATION[i])) for i in (range(len(ABLATION)) if only is None else only)]
     if not redo:
-        for i, label, p in rows:
-            if (d := find_run(p, reports_dir)) is not None: say(f"{i:2d} {label}: done before, {d.name}")
-        rows = [(i, l, p) for i, l, p in rows if find_run(p, reports_dir) is None]
+        runs = _complete_train_runs(reports_dir)
+        done = {i: d for i, _, p in rows if (d := find_run(p, reports_dir, runs)) is not None}
+        for i, label, _ in rows:
+            if i in done: say(f"{i:2d} {label}: done before, {done[i].name}")
+        rows = [(i, l, p) for i, l, p in rows if i not in done]
     if any(TRANSFER in p.values() for _, _, p in rows):
         src = {**ABLATION_CV, "data_dir": str(resolve_data_dir(None, seed=1)), **common}
         src_dir = None if redo else find_run(src, reports_dir)

@@ -770,12 +770,11 @@ def rebuild_run_data(train_run: dict,   # read_train_run(...)
                     ) -> tuple:         # (cohort, Prepared) exactly as the run saw them
     "The analysed run's cohort and preprocessed slabs/table, checked against its recorded cache key."
     from spine_study.data import load_cohort
-    from spine_study.preprocess import PreprocessPlan, preprocess_cohort
+    from spine_study.preprocess import PreprocessPlan, landmarks_file, preprocess_cohort
     p, plan_d = train_run["params"], train_run["plan"]
     cohort = load_cohort(p.get("data_dir") if data_dir is None else data_dir, p.get("metadata") if metadata is None else metadata)
     plan = PreprocessPlan(**{k: v for k, v in plan_d.items() if k in PreprocessPlan.__dataclass_fields__})
-    lm = Path(cohort.data_dir) / "landmarks.csv"
-    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=lm if lm.exists() else None)
+    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=landmarks_file(cohort.data_dir))
     if plan_d.get("cache_key") and prep.key != plan_d["cache_key"]:
         raise ValueError(f"preprocessing key {prep.key} differs from the run's {plan_d['cache_key']}: data or preprocessing changed since {train_run['name']}")
     return cohort, prep

@@ -27,7 +27,8 @@ __all__ = ['NORM_METHODS', 'PREPROCESS_VERSION', 'spine_content', 'midsagittal_i
            'locate_lumbar_spine', 'box_contains', 'mid_sagittal_slab', 'crop_box', 'resample_inplane', 'csf_reference',
            'normalize', 'PreprocessPlan', 'plan_from_fingerprint', 'disc_mask', 'image_body_points',
            'vertebral_features', 'landmark_centres', 'read_series', 'prepare_scan', 'files_fingerprint', 'cache_key',
-           'Prepared', 'preprocess_cohort', 'plot_before_after', 'plot_boxes', 'plot_intensity_by_site']
+           'Prepared', 'preprocess_cohort', 'landmarks_file', 'plot_before_after', 'plot_boxes',
+           'plot_intensity_by_site']
 
 # %% ../nbs/02_preprocess.ipynb
 def _scaled(vol: np.ndarray) -> np.ndarray:
@@ -418,6 +419,12 @@ def preprocess_cohort(cohort,  # spine_study.cohort.Cohort
         with np.load(folder / n) as z: X.append(z["x"]); raw.append(z["raw_mid"]); rows.append(json.loads(str(z["row"])))
     table = pd.concat([m[["ID", "scan", "site", "BMD"]].reset_index(drop=True), pd.DataFrame(rows)], axis=1)
     return Prepared(np.stack(X).astype(np.float32), table, key, folder, len(todo), time.time() - t0, np.stack(raw))
+
+def landmarks_file(data_dir: str | Path,  # a cohort's data folder
+                  ) -> Path | None:
+    "The cohort's landmarks.csv when it has one (its centres then place the feature ROIs), else None: what every run passes as `landmarks`."
+    p = Path(data_dir) / "landmarks.csv"
+    return p if p.exists() else None
 
 # %% ../nbs/02_preprocess.ipynb
 def plot_before_after(prep: Prepared, per_site: int = 1):

@@ -405,7 +405,11 @@ def plot_dynamics(history: pd.DataFrame,        # one row per fold x epoch
     for ax, t, log in zip(axs, ("loss (MSE)", "prediction SD", "learning rate", "gradient norm"), (1, 0, 1, 1)):
         ax.set_title(t, fontsize=10); ax.set_xlabel("epoch")
         if log: ax.set_yscale("log")
-    axs[0].legend(fontsize=6)
+    if history["fold"].nunique() <= 6: axs[0].legend(fontsize=6)
+    else:  # one colour per fold is unreadable for repeated CV: name the line styles only
+        from matplotlib.lines import Line2D
+        axs[0].legend([Line2D([], [], color="0.3"), Line2D([], [], color="0.3", ls="--")] + ([Line2D([], [], color="k", lw=0.8)] if y_train_var is not None else []),
+                      ["train (one colour per fold)", "val"] + (["var(y)"] if y_train_var is not None else []), fontsize=6)
     fig.tight_layout()
     return fig
 

@@ -27,21 +27,21 @@ from .core import list_runs, read_status, resolve_reports_dir
 from .metrics import (bootstrap_ci, bootstrap_indices, cv_splits, inner_val_split, mae,
                                  patient_level, patient_table, pearson_r, percentile_ci, r2,
                                  seed_holdout_split)
-from .preprocess import disc_mask, image_body_points
+from .preprocess import QC_GATES, QC_LIMITS, disc_mask, image_body_points
 from .train import TrainConfig, fit, predict
 
 # %% auto 0
 __all__ = ['EXTRAPOLATION_MAX_FACTOR', 'ASYMPTOTE_SE_MAX', 'HISTORY_COLUMNS', 'HISTORY_OPTIONAL', 'COLLAPSE_SPREAD_RATIO',
            'WIDE_CI_WIDTH', 'BIAS_LOSS_MIN', 'SPREAD_LOSS_MIN', 'WEAK_CORRELATION_R2', 'SPLIT_LUCK_PCT', 'PERM_ALPHA',
            'FIRST_EPOCH_RATIO_MAX', 'EARLY_BEST_FRACTION', 'LC_GAIN_PER_DOUBLING', 'SALIENCY_ENRICHMENT_MIN',
-           'TRAIN_RUN_REQUIRED', 'murphy_decomposition', 'plot_murphy', 'r2_bootstrap_width', 'ridge_fit_predict',
-           'patient_scores', 'split_luck', 'percentile_of', 'plot_distribution', 'cv_predict', 'subset_r2',
-           'sklearn_fit_predict', 'network_fit_predict', 'cv_split_luck', 'permute_patient_labels', 'permutation_test',
-           'prediction_permutation_test', 'learning_curve', 'learning_curve_slope', 'inverse_power_law',
-           'extrapolate_learning_curve', 'plot_learning_curve', 'dynamics_summary', 'as_dynamics_history',
-           'plot_dynamics', 'patient_overlap', 'patient_attributes', 'subgroup_errors', 'plot_subgroup_errors',
-           'cam_layer', 'input_gradients', 'grad_cam', 'body_band_mask', 'saliency_on_mask', 'plot_saliency', 'verdict',
-           'resolve_train_run', 'read_train_run', 'prediction_rows', 'rebuild_run_data']
+           'INPUT_QC_FAIL_MAX', 'TRAIN_RUN_REQUIRED', 'murphy_decomposition', 'plot_murphy', 'r2_bootstrap_width',
+           'ridge_fit_predict', 'patient_scores', 'split_luck', 'percentile_of', 'plot_distribution', 'cv_predict',
+           'subset_r2', 'sklearn_fit_predict', 'network_fit_predict', 'cv_split_luck', 'permute_patient_labels',
+           'permutation_test', 'prediction_permutation_test', 'learning_curve', 'learning_curve_slope',
+           'inverse_power_law', 'extrapolate_learning_curve', 'plot_learning_curve', 'dynamics_summary',
+           'as_dynamics_history', 'plot_dynamics', 'patient_overlap', 'patient_attributes', 'subgroup_errors',
+           'plot_subgroup_errors', 'cam_layer', 'input_gradients', 'grad_cam', 'body_band_mask', 'saliency_on_mask',
+           'plot_saliency', 'verdict', 'resolve_train_run', 'read_train_run', 'prediction_rows', 'rebuild_run_data']
 
 # %% ../nbs/04_diagnostics.ipynb
 def murphy_decomposition(y_true: np.ndarray, # true values, one per patient
@@ -590,6 +590,7 @@ FIRST_EPOCH_RATIO_MAX = 10.0     # first-epoch loss / var(y) above this = output
 EARLY_BEST_FRACTION = 0.1        # best val epoch within this fraction of the epochs = stopped learning early
 LC_GAIN_PER_DOUBLING = 0.05      # learning curve still rising faster than this per doubling = data-limited
 SALIENCY_ENRICHMENT_MIN = 1.5    # saliency mass on the vertebral bodies / their area below this = looks elsewhere
+INPUT_QC_FAIL_MAX = QC_LIMITS["max_fail_fraction"]  # a preprocessing QC gate failing on more scans than this = inputs miss the anatomy
 
 # %% ../nbs/04_diagnostics.ipynb
 def _fact(f: dict, key: str):
@@ -641,11 +642,19 @@ def _checks_predictions(f: dict) -> list[tuple]:
                 f"permutation p = {g('perm_p_value') or 0:.3f}" + (f" ({g('perm_test')})" if g("perm_test") else ""), f"alpha {PERM_ALPHA}"))]
 
 # %% ../nbs/04_diagnostics.ipynb
+def _qc_evidence(f: dict) -> str:
+    "'12 of 240 scans fail qc_crop (the crop misses ...)', for every gate with failures among the facts."
+    parts = [f"{f[f'n_{g}_failed']} of {f[f'n_{g}_checked']} scans fail {g} ({msg.format(**QC_LIMITS)})" for g, msg in QC_GATES.items()
+             if _fact(f, f"n_{g}_failed") and _fact(f, f"n_{g}_checked")]
+    return "; ".join(parts) or "every preprocessing QC gate passes"
+
 def _checks_training(f: dict) -> list[tuple]:
-    "Checks on training and data: output scale, early best epoch, leakage, saliency."
+    "Checks on training and data: inputs, output scale, early best epoch, leakage, saliency."
     g = lambda k: _fact(f, k)
     fe, be, ov, en = (g(k) for k in ("first_epoch_loss_ratio", "best_val_epoch_fraction", "patient_overlap", "saliency_body_enrichment"))
-    return [("a wrong output scale at the start of training", *_check(lambda v: v > FIRST_EPOCH_RATIO_MAX, fe,
+    return [("inputs miss the anatomy", *_check(lambda v: v > INPUT_QC_FAIL_MAX, g("qc_worst_fail_fraction"), _qc_evidence(f),
+                f"threshold {100 * INPUT_QC_FAIL_MAX:.0f} % of scans per gate")),
+            ("a wrong output scale at the start of training", *_check(lambda v: v > FIRST_EPOCH_RATIO_MAX, fe,
                 f"first-epoch loss is {_times(fe or 0)} var(y)", f"threshold {FIRST_EPOCH_RATIO_MAX:g}x")),
             ("an early best epoch", *_check(lambda v: v <= EARLY_BEST_FRACTION, be,
                 f"best validation at {100 * (be or 0):.0f} % of the epochs", f"threshold {100 * EARLY_BEST_FRACTION:.0f} %")),
@@ -691,7 +700,7 @@ def _data_or_model(f: dict) -> str:
             "more of the same patients would help little; the model or its inputs are the limit.")
 
 # %% ../nbs/04_diagnostics.ipynb
-_CAUSES = ("a wrong output scale at the start of training", "an early best epoch", "no evidence of signal",
+_CAUSES = ("inputs miss the anatomy", "a wrong output scale at the start of training", "an early best epoch", "no evidence of signal",
            "weak or negative correlation", "attention off the vertebral bodies")
 
 def verdict(facts: dict, # flat dict of measured quantities (see the list of checks)
@@ -778,7 +787,10 @@ def rebuild_run_data(train_run: dict,   # read_train_run(...)
     p, plan_d = train_run["params"], train_run["plan"]
     cohort = load_cohort(p.get("data_dir") if data_dir is None else data_dir, p.get("metadata") if metadata is None else metadata)
     plan = PreprocessPlan(**{k: v for k, v in plan_d.items() if k in PreprocessPlan.__dataclass_fields__})
-    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=landmarks_file(cohort.data_dir))
+    own = train_run["path"] / "centres.csv"   # the L1-L5 centres that placed the run's crops (true or predicted)
+    centres = (pd.read_csv(own, dtype={"ID": str}) if own.exists() else
+               landmarks_file(cohort.data_dir) if plan_d.get("centres_from", "landmarks.csv") == "landmarks.csv" else None)
+    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=centres)
     if plan_d.get("cache_key") and prep.key != plan_d["cache_key"]:
         raise ValueError(f"preprocessing key {prep.key} differs from the run's {plan_d['cache_key']}: data or preprocessing changed since {train_run['name']}")
     return cohort, prep

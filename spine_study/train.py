@@ -24,8 +24,8 @@ from .models import build_model, count_parameters
 __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'FEATURE_MODELS', 'FEATURE_COLUMNS', 'shift_slices', 'rotate_scale', 'Augment',
            'TrainConfig', 'TargetScaled', 'make_augment', 'amp_dtype', 'make_optimizer', 'make_scheduler', 'make_loss',
            'train_epoch', 'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cross_validate', 'holdout',
-           'save_model', 'load_model', 'resolve_config', 'feature_estimator', 'feature_cv', 'patient_predictions',
-           'evaluate', 'plot_predictions', 'plot_learning_curves']
+           'save_model', 'load_model', 'resolve_config', 'feature_estimator', 'feature_cv', 'cnn_embedding',
+           'cnn_svr_cv', 'patient_predictions', 'evaluate', 'plot_predictions', 'plot_learning_curves']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -422,6 +422,42 @@ def feature_cv(features: pd.DataFrame, # one row per scan, numeric feature colum
         tr, te = np.asarray(sp["train_idx"]), np.asarray(sp["test_idx"])
         est = feature_estimator(name, seed).fit(F_[tr], y[tr])
         out.append(pd.DataFrame({"ID": ids[te], "fold": sp.get("fold", "test"), "y_true": y[te], "y_pred": est.predict(F_[te]),
+                                 "repeat": sp.get("repeat", 0), "scan": te}))
+    return pd.concat(out, ignore_index=True)
+
+# %% ../nbs/03_train.ipynb
+@torch.no_grad()
+def cnn_embedding(model: nn.Module,  # a fitted TargetScaled wrapping a CNN25D
+                  X: np.ndarray,  # (n, S, H, W) inputs
+                  batch_size: int = 64,
+                  ) -> np.ndarray:
+    "(n, channels) global-average-pooled activations of the network's last conv block."
+    from spine_study.models import pool_at_most
+    net = model.net if hasattr(model, "net") else model
+    net.eval(); dev = next(net.parameters()).device; out = []
+    for i in range(0, len(X), batch_size):
+        x = torch.as_tensor(np.asarray(X[i:i + batch_size], np.float32)).to(dev)
+        for b in net.blocks: x = pool_at_most(b(x), (2, 2))
+        out.append(x.mean((2, 3)).cpu().numpy())
+    return np.concatenate(out)
+
+def cnn_svr_cv(X: np.ndarray, y: np.ndarray, ids: np.ndarray,  # inputs (e.g. whole slices), BMD and patient ID per scan
+               splits: list[dict],  # the study's splits
+               cfg: TrainConfig,  # the feature network's recipe (model "cnn25d")
+               ) -> pd.DataFrame:
+    "Out-of-fold predictions of an SVR (as features_svr, on standardised activations) on the features of a CNN trained on each fold's training patients."
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+    y, ids = np.asarray(y, float), np.asarray(ids)
+    _, _, models = cross_validate(X, y, ids, cfg, splits, progress=False, return_models=True)
+    out = []
+    for sp, m in zip(splits, models):
+        tr, te = np.asarray(sp["train_idx"]), np.asarray(sp["test_idx"])
+        Ftr, Fte = cnn_embedding(m, X[tr]), cnn_embedding(m, X[te])
+        reg = TransformedTargetRegressor(make_pipeline(StandardScaler(), SVR(C=1.0, epsilon=0.1)), transformer=StandardScaler()).fit(Ftr, y[tr])
+        out.append(pd.DataFrame({"ID": ids[te], "fold": sp.get("fold", "test"), "y_true": y[te], "y_pred": reg.predict(Fte),
                                  "repeat": sp.get("repeat", 0), "scan": te}))
     return pd.concat(out, ignore_index=True)
 

@@ -85,7 +85,7 @@ def canal_mask(slice2d: np.ndarray,  # one sagittal slice (rows, cols)
                max_mean_width_mm: float = 25.0,  # a candidate wider than this on average is not a canal
                within: np.ndarray | None = None,  # boolean mask the canal must lie in (e.g. canal_corridor); None: anywhere
                ) -> np.ndarray:
-    "Boolean mask of the spinal canal (dark, narrow, tallest component); all False when none is found."
+    "Spinal canal mask: the tallest dark narrow component, or inside `within` all of them; all False when none is found."
     sp = np.asarray(spacing_rc_mm, float)
     x = ndimage.gaussian_filter(np.asarray(slice2d, np.float32), 1.5 / sp)
     half = np.maximum(np.round(width_mm / 2 / sp).astype(int), 1)
@@ -93,11 +93,13 @@ def canal_mask(slice2d: np.ndarray,  # one sagittal slice (rows, cols)
     closed = ndimage.grey_closing(x, footprint=(rr * sp[0]) ** 2 + (cc * sp[1]) ** 2 <= (width_mm / 2) ** 2)
     dark = (closed - x) / np.maximum(closed, 1e-6) > 0.6
     lab, _ = ndimage.label(dark if within is None else dark & within)
-    best, best_len = 0, 0.0
+    thin, best, best_len = np.zeros(lab.max() + 1, bool), 0, 0.0
     for i, sl in enumerate(ndimage.find_objects(lab), 1):
         length_mm = (sl[0].stop - sl[0].start) * sp[0]
         if (lab[sl] == i).sum() * sp[0] * sp[1] / length_mm > max_mean_width_mm: continue
+        thin[i] = True
         if length_mm > best_len: best, best_len = i, length_mm
+    if within is not None: return thin[lab]   # the corridor already excludes other dark things; a conus or nerve roots split the CSF
     return lab == best if best else np.zeros(lab.shape, bool)
 
 # %% ../nbs/02_preprocess.ipynb
@@ -255,7 +257,7 @@ def normalize(x: np.ndarray,  # image, slab or crop
     raise ValueError(f"unknown normalisation {method!r}; use one of {NORM_METHODS}")
 
 # %% ../nbs/02_preprocess.ipynb
-PREPROCESS_VERSION = "2"  # bump when the preprocessing code changes what it writes: invalidates every cache
+PREPROCESS_VERSION = "3"  # bump when the preprocessing code changes what it writes: invalidates every cache
 
 GUIDES = ("landmarks", "image")  # L1-L5 centres (true or predicted) when a scan has them, else the image heuristic; or the image heuristic always
 

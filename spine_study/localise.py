@@ -229,8 +229,9 @@ def augment_batch(x: torch.Tensor,  # (B, 1, S, S) images
                   g: torch.Generator,  # CPU generator (reproducible draws)
                   rotate_deg: float = 10.0, scale: float = 0.1, shift: float = 0.06,  # max |angle|, |zoom-1|, |translation| (fraction of S)
                   gamma: float = 0.2, gain: float = 0.1, noise: float = 0.03,  # max |log gamma|, |gain-1|, noise SD
+                  bias: float = 0.0,  # max |coefficient| of a smooth multiplicative field exp(quadratic in x, y); 0: none
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    "Randomly rotate/zoom/shift images and their points together, then jitter intensities."
+    "Randomly rotate/zoom/shift images and their points together, then jitter intensities (and shade them with a bias field)."
     B, S = x.shape[0], x.shape[-1]
     u = lambda: torch.rand(B, generator=g) * 2 - 1
     a, s, t = torch.deg2rad(u() * rotate_deg), 1 + u() * scale, torch.stack([u(), u()], 1) * 2 * shift
@@ -241,6 +242,11 @@ def augment_batch(x: torch.Tensor,  # (B, 1, S, S) images
     xy = _norm(pts.flip(-1), S) - t[:, None].to(pts.device)                      # (x=col, y=row) normalised
     xy = torch.linalg.solve(A.to(pts.device)[:, None], xy[..., None])[..., 0]
     x = x.clamp_min(0) ** torch.exp(lg).to(x.device)[:, None, None, None] * gn.to(x.device)[:, None, None, None]
+    if bias > 0:   # surface-coil shading: a smooth field, e.g. bright at the back, dark in front
+        c = (torch.rand(B, 5, generator=g) * 2 - 1) * bias
+        r_, c_ = torch.meshgrid(torch.linspace(-1, 1, S), torch.linspace(-1, 1, S), indexing="ij")
+        terms = torch.stack([r_, c_, r_ * r_, c_ * c_, r_ * c_])
+        x = x * torch.exp(torch.einsum("bk,kij->bij", c, terms))[:, None].to(x.device)
     return x + noise * nz.to(x.device), _unnorm(xy, S).flip(-1)
 
 # %% ../nbs/02c_localise.ipynb
@@ -335,6 +341,8 @@ class LandmarkConfig:
     depth: int = 4  # U-Net poolings
     dropout: float = 0.5  # DirectCNN dropout
     augment: bool = True
+    aug_strength: float = 1.0  # multiplies the geometric and gamma ranges of augment_batch
+    aug_bias: float = 0.0  # augment_batch's bias-field amplitude (0: none)
     seed: int = 0
     device: str = "auto"
     num_threads: int | None = 1  # torch CPU threads: small convs gain little from a 2nd thread and lose ~10x when cores are shared (None: leave as is)
@@ -418,7 +426,9 @@ def _train(model: LandmarkModel, X: np.ndarray, pts: np.ndarray, cfg: LandmarkCo
         for b in torch.randperm(len(X), generator=g).split(cfg.batch_size):
             if len(b) < 2: continue  # batch norm needs two images
             x, p = Xt[b], Pt[b]
-            if cfg.augment: x, p = augment_batch(x, p, g)
+            if cfg.augment:
+                k = cfg.aug_strength
+                x, p = augment_batch(x, p, g, rotate_deg=10.0 * k, scale=0.1 * k, shift=0.06 * k, gamma=0.2 * k, bias=cfg.aug_bias)
             loss = model.loss(model(x.to(dev)), p.to(dev))
             opt.zero_grad(); loss.backward(); opt.step(); sched.step(); tot += loss.item() * len(b)
         history.append(tot / len(X))

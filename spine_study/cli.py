@@ -331,6 +331,8 @@ def _parser() -> argparse.ArgumentParser:
     ph.add_argument("--size", choices=["quick", "full"], default="quick")
     ph.add_argument("--format", choices=["nifti", "dicom", "both"], default="both")
     ph.add_argument("--repeat-fraction", type=float, default=None, help="fraction of patients with a second scan")
+    ph.add_argument("--simulator", choices=["a", "b"], default="a",
+                    help="a: the embedded phantom (00c); b: the second, independent simulator (00d), the study's external test")
     i = sub.add_parser("index", help="rebuild reports/index.md and index.html"); i.add_argument("--reports-dir", default="reports")
     ab = sub.add_parser("ablation", help="run the ablation sweep of 03_train configurations, then write reports/ablation.md")
     ab.add_argument("--reports-dir", default="reports"); ab.add_argument("--jobs", type=int, default=1)
@@ -355,6 +357,10 @@ def main(argv: list | None = None) -> int:
             print(e, file=sys.stderr); return 1
         return 0
     if a.cmd == "phantom":
+        if a.simulator == "b":
+            from spine_study.phantom_b import make_phantom_b
+            if a.repeat_fraction is not None: raise SystemExit("--repeat-fraction is a setting of simulator a only")
+            print(make_phantom_b(a.out_dir, n=a.n, seed=a.seed, size=a.size, format=a.format)); return 0
         from spine_study.phantom import make_phantom
         print(make_phantom(a.out_dir, n=a.n, seed=a.seed, size=a.size, format=a.format, repeat_fraction=a.repeat_fraction))
         return 0

@@ -11,9 +11,9 @@ STAMP := $(VENV)/.installed-$(shell cat settings.ini setup.py | cksum | cut -d' 
 STUDY_ARGS ?=
 ABLATION_ARGS ?=
 
-.PHONY: setup test study ablation lab export index bench help
+.PHONY: setup test study ablation external lab export index bench help
 help:
-	@echo "make study | make test | make ablation | make lab | make bench | make export"
+	@echo "make study | make test | make ablation | make external | make lab | make bench | make export"
 
 setup: $(STAMP)
 $(STAMP): settings.ini setup.py
@@ -36,6 +36,16 @@ study: $(STAMP)
 
 ablation: $(STAMP)
 	$(BIN)/spine-study ablation $(ABLATION_ARGS)
+
+# the study's external test: the second, independent simulator (00d), CV with its landmarks.csv, CV with centres
+# predicted by the phantom-trained landmark model, and the home phantom's model applied to it (~40 min here; not in make study)
+PHANTOM_B ?= data/phantom_b_quick_n240_seed0_v1
+external: $(STAMP)
+	test -f $(PHANTOM_B)/.complete || $(BIN)/spine-study phantom $(PHANTOM_B) --simulator b
+	$(BIN)/spine-study run 03_train -p data_dir $(PHANTOM_B)/nifti
+	$(BIN)/spine-study run 03_train -p data_dir $(PHANTOM_B)/nifti -p landmarks predicted
+	$(BIN)/python benchmarks/bench_cross_sim.py --train "$$($(BIN)/python -c 'from spine_study.data import resolve_data_dir; print(resolve_data_dir())')" --test $(PHANTOM_B)/nifti
+	$(BIN)/spine-study index
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab nbs/

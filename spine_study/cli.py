@@ -173,6 +173,9 @@ ABLATION = [  # (label, 03_train parameters); ABLATION_CV is added to every row 
     ("all combined, MSE instead of Huber", {"loss": "mse"}),
     ("all combined, without target normalisation", {"target_norm": False}),
     ("all combined + transfer learning (independent cohort)", {"pretrained": TRANSFER, "lr": 3e-4}),
+    ("all combined, crop from the image heuristic (not the L1-L5 centres)", {"guide": "image"}),
+    ("all combined, crop not rotated to the spine", {"align": "none"}),
+    ("all combined, centres predicted by the phantom landmark model", {"landmarks": "predicted"}),
 ]
 
 def ablation_params(label: str, params: dict) -> dict:

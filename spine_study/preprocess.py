@@ -23,13 +23,14 @@ from .core import data_home, dump_json
 from .readers import find_series, read_scan
 
 # %% auto 0
-__all__ = ['NORM_METHODS', 'PREPROCESS_VERSION', 'GUIDES', 'QC_GATES', 'QC_LIMITS', 'spine_content', 'midsagittal_index',
-           'mid_slice', 'canal_mask', 'locate_lumbar_spine', 'box_contains', 'mid_sagittal_slab', 'crop_box',
-           'resample_inplane', 'spine_frame', 'frame_uv', 'aligned_crop', 'canal_corridor', 'reference_canal',
-           'csf_reference', 'normalize', 'PreprocessPlan', 'plan_from_fingerprint', 'disc_mask', 'image_body_points',
-           'vertebral_features', 'scan_qc', 'qc_summary', 'qc_problems', 'qc_alarm', 'landmark_centres', 'read_series',
-           'prepare_scan', 'files_fingerprint', 'cache_key', 'Prepared', 'preprocess_cohort', 'landmarks_file',
-           'whole_slices', 'plot_before_after', 'plot_boxes', 'plot_intensity_by_site']
+__all__ = ['NORM_METHODS', 'MIN_TARGET_SPACING_MM', 'PREPROCESS_VERSION', 'GUIDES', 'QC_GATES', 'QC_LIMITS', 'spine_content',
+           'midsagittal_index', 'mid_slice', 'canal_mask', 'locate_lumbar_spine', 'box_contains', 'mid_sagittal_slab',
+           'crop_box', 'resample_inplane', 'spine_frame', 'frame_uv', 'aligned_crop', 'canal_corridor',
+           'reference_canal', 'csf_reference', 'normalize', 'PreprocessPlan', 'plan_from_fingerprint', 'disc_mask',
+           'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary', 'qc_problems', 'qc_alarm',
+           'landmark_centres', 'read_series', 'prepare_scan', 'files_fingerprint', 'cache_key', 'Prepared',
+           'preprocess_cohort', 'landmarks_file', 'whole_slices', 'plot_before_after', 'plot_boxes',
+           'plot_intensity_by_site']
 
 # %% ../nbs/02_preprocess.ipynb
 def _scaled(vol: np.ndarray) -> np.ndarray:
@@ -257,6 +258,7 @@ def normalize(x: np.ndarray,  # image, slab or crop
     raise ValueError(f"unknown normalisation {method!r}; use one of {NORM_METHODS}")
 
 # %% ../nbs/02_preprocess.ipynb
+MIN_TARGET_SPACING_MM = 2.0  # finer cohorts are resampled to this: BMD is a marrow signal, not a fine structure
 PREPROCESS_VERSION = "3"  # bump when the preprocessing code changes what it writes: invalidates every cache
 
 GUIDES = ("landmarks", "image")  # L1-L5 centres (true or predicted) when a scan has them, else the image heuristic; or the image heuristic always
@@ -287,9 +289,14 @@ def plan_from_fingerprint(fingerprint: dict,  # from spine_study.data.dataset_fi
     if bad := set(ov) - set(PreprocessPlan.__dataclass_fields__) - {"reasons"}: raise TypeError(f"unknown plan fields {sorted(bad)}")
     med = fingerprint["spacing_mm"]["median"]
     why = {}
-    sp = ov.get("target_spacing_mm", round(float(min(med[1], med[2])), 3))
+    native = round(float(min(med[1], med[2])), 3)
+    sp = ov.get("target_spacing_mm", max(native, MIN_TARGET_SPACING_MM))
     why["target_spacing_mm"] = "given" if "target_spacing_mm" in ov else (
-        f"median in-plane spacing of the cohort ({med[1]:.3f} x {med[2]:.3f} mm): most scans are neither up- nor downsampled")
+        f"median in-plane spacing of the cohort ({med[1]:.3f} x {med[2]:.3f} mm): most scans are neither up- nor downsampled"
+        if native >= MIN_TARGET_SPACING_MM else
+        f"the cohort's median in-plane spacing ({native:.3f} mm) is finer than {MIN_TARGET_SPACING_MM} mm: resampled to {MIN_TARGET_SPACING_MM} mm, "
+        f"where a ~27 mm vertebral body still spans ~13 px; at {native:.2f} mm the crop would be {220.0 / native:.0f} px and every epoch "
+        f"{(MIN_TARGET_SPACING_MM / native) ** 2:.1f}x as costly")
     crop = ov.get("crop_mm", 220.0)
     why["crop_mm"] = "given" if "crop_mm" in ov else (
         "L1-L5 centres span ~150 mm cranio-caudally in adults (5 bodies of ~27 mm, 4 discs of ~9 mm); 220 mm keeps >= 35 mm "

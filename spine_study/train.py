@@ -451,7 +451,8 @@ def cnn_svr_cv(X: np.ndarray, y: np.ndarray, ids: np.ndarray,  # inputs (e.g. wh
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVR
     y, ids = np.asarray(y, float), np.asarray(ids)
-    _, _, models = cross_validate(X, y, ids, cfg, splits, progress=False, return_models=True)
+    numbered = [{**s, "fold": j} for j, s in enumerate(splits)]   # cross_validate seeds by an integer fold; a hold-out's is "test"
+    _, _, models = cross_validate(X, y, ids, cfg, numbered, progress=False, return_models=True)
     out = []
     for sp, m in zip(splits, models):
         tr, te = np.asarray(sp["train_idx"]), np.asarray(sp["test_idx"])

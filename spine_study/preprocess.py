@@ -476,15 +476,15 @@ def prepare_scan(path: str,  # the scan's file or series folder (absolute)
     centres = landmark_centres(scan, landmark_rows)
     p = _place_crop(vol, sp, plan, centres, scan)
     ref = csf_reference(p["img"], sp, p["canal"])
-    ref_ok = bool(np.isfinite(ref) and ref > 0)
-    x = normalize(p["crop"], plan.norm if ref_ok or plan.norm != "reference" else "robust", ref if plan.norm == "reference" and ref_ok else None)
+    norm = "robust" if plan.norm == "reference" and not (np.isfinite(ref) and ref > 0) else plan.norm   # no CSF found: flagged by qc_csf
+    x = normalize(p["crop"], norm, ref if norm == "reference" else None)
     raw_mid = p["crop"][(plan.n_slices - 1) // 2].astype(np.float32)
     if not features: return dict(x=x, raw_mid=raw_mid, row=None)
     k = p["k"]; k_int = int(np.clip(mid_slice(k), 0, len(vol) - 1))
     source = None if centres is None else str(landmark_rows["source"].iloc[0]) if "source" in landmark_rows else "landmarks.csv"
     row = dict(midsagittal_index=k, mid_slice=mid_slice(k), crop_from=p["crop_from"], centres_source=source,
                crop_centre_r=float(p["centre_rc"][0]), crop_centre_c=float(p["centre_rc"][1]), crop_angle_deg=p["angle"],
-               csf_reference=ref, norm_used=plan.norm if ref_ok or plan.norm != "reference" else "robust",
+               csf_reference=ref, norm_used=norm,
                raw_p50=float(np.median(p["crop"])), raw_p99=float(np.percentile(p["crop"], 99)),
                **vertebral_features(scan, centres, k, known_canal=(k_int, p["canal"])))
     row.update(scan_qc(p["inside"], p["canal"], sp, ref, row["vbq"], k, len(vol), plan.n_slices, scan.spacing_mm[0]))

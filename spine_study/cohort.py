@@ -17,9 +17,9 @@ from .readers import ScanReadError, SeriesEntry, find_series, read_scan
 
 # %% auto 0
 __all__ = ['BMD_RANGE_G_CM2', 'SHEET_NAMES', 'SEVERITIES', 'SHEET_COLUMNS', 'Problem', 'format_problems', 'CohortError',
-           'normalize_id', 'patient_id_from_name', 'patient_id_from_tag', 'read_sheet', 'parse_bmd', 'sheet_labels',
-           'load_metadata', 'scan_records', 'mixed_folder_problems', 'choose_sagittal', 'join_labels', 'Cohort',
-           'build_cohort']
+           'problems_table', 'normalize_id', 'patient_id_from_name', 'patient_id_from_tag', 'read_sheet', 'parse_bmd',
+           'sheet_labels', 'load_metadata', 'scan_records', 'mixed_folder_problems', 'choose_sagittal', 'join_labels',
+           'Cohort', 'build_cohort']
 
 # %% ../nbs/00b_cohort.ipynb
 BMD_RANGE_G_CM2 = (0.2, 2.5)  # plausible areal DXA BMD of the lumbar spine
@@ -47,6 +47,11 @@ class CohortError(ValueError):
         self.problems = list(problems)
         n = sum(p.severity == "fatal" for p in self.problems)
         super().__init__(f"{n} fatal problem(s), {len(self.problems)} in all:\n{format_problems(self.problems)}")
+
+def problems_table(problems: list,  # Problem objects
+                   ) -> pd.DataFrame:
+    "One row per problem (severity, where, message): a run's problems.csv."
+    return pd.DataFrame([vars(p) for p in problems], columns=["severity", "where", "message"])
 
 # %% ../nbs/00b_cohort.ipynb
 def normalize_id(value) -> str:

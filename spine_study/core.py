@@ -5,8 +5,8 @@
 # %% auto 0
 __all__ = ['RUN_FILES', 'repo_root', 'in_test', 'data_home', 'seed_everything', 'pick_device', 'dump_json', 'params_hash',
            'utc_stamp', 'package_versions', 'git_info', 'resolve_reports_dir', 'new_run_dir', 'read_status',
-           'write_status', 'process_alive', 'papermill_output_path', 'executed_notebook_verdict', 'finalize_run',
-           'watch_papermill', 'Run', 'start_run', 'list_runs', 'latest_run', 'md_table', 'write_index']
+           'write_status', 'process_record', 'process_alive', 'papermill_output_path', 'executed_notebook_verdict',
+           'finalize_run', 'watch_papermill', 'Run', 'start_run', 'list_runs', 'latest_run', 'md_table', 'write_index']
 
 # %% ../nbs/00_core.ipynb
 import datetime as _dt
@@ -158,12 +158,26 @@ def write_status(run_dir: str | Path, status: str, **fields) -> dict:
     dump_json(s, Path(run_dir) / "status.json")
     return s
 
-def process_alive(status: dict) -> bool:
-    "Whether the process that wrote a `running` status still exists on this host."
+def process_record(prefix: str = "", # "" for the notebook's own process, "runner_" for the CLI that completes the run
+                  ) -> dict:
+    "This process as status.json records it: `{prefix}pid`, `{prefix}pid_started` (its start time) and `host`."
     import psutil
+    return {f"{prefix}pid": os.getpid(), f"{prefix}pid_started": psutil.Process().create_time(), "host": socket.gethostname()}
+
+def _pid_running(pid, started: float | None = None) -> bool:
+    "Whether process `pid` exists, is not a zombie and (when `started` is known) is the one that started then."
+    import psutil
+    try:
+        p = psutil.Process(int(pid))
+        if started is not None and abs(p.create_time() - float(started)) > 1.0: return False  # the id was reused
+        return p.status() != psutil.STATUS_ZOMBIE
+    except (psutil.Error, ValueError, TypeError): return False
+
+def process_alive(status: dict) -> bool:
+    "Whether the process that will finish a `running` run still exists on this host: the CLI (`runner_pid`), else the kernel (`pid`)."
     if status.get("host") != socket.gethostname(): return True  # cannot tell from here
-    pid = status.get("pid")
-    return bool(pid) and psutil.pid_exists(pid)
+    who = "runner_" if status.get("runner_pid") else ""
+    return bool(status.get(f"{who}pid")) and _pid_running(status[f"{who}pid"], status.get(f"{who}pid_started"))
 
 # %% ../nbs/00_core.ipynb
 def papermill_output_path(proc=None, # a psutil.Process; default: this process's parent
@@ -311,7 +325,7 @@ def start_run(stem: str, # the notebook's stem, e.g. "03_train"
     if seed is not None: seed_everything(seed)
     run.save_json({**package_versions(), **git_info(), "device": device, "seed": seed, "executed_by": by,
                    "platform": platform.platform(), "data_fingerprint": None}, "env.json")
-    write_status(path, "running", pid=os.getpid(), host=socket.gethostname(), notebook=stem, executed_by=by)
+    write_status(path, "running", **process_record(), notebook=stem, executed_by=by)
     _mark_failed_hook(run)
     if out is not None: _spawn_watcher(path, os.getppid(), out)
     return run
@@ -369,6 +383,11 @@ def _fmt_headline(r) -> str:
     ci = f" [{r.ci95[0]:.3f}, {r.ci95[1]:.3f}]" if isinstance(r.ci95, list) and len(r.ci95) == 2 else ""
     return f"{r.headline} = {r.value:.3f}{ci}" if isinstance(r.value, (int, float)) else f"{r.headline} = {r.value}"
 
+def _write_atomic(path: Path, text: str) -> None:
+    "Write a text file so that a reader (or a second writer) never sees half of it."
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8"); os.replace(tmp, path)
+
 def write_index(reports_dir: str | Path = "reports") -> Path:
     "Write reports/index.md and index.html: complete runs only, plus counts of the rest."
     import pandas as pd
@@ -382,8 +401,8 @@ def write_index(reports_dir: str | Path = "reports") -> Path:
     note = ", ".join(f"{n} {k}" for k, n in sorted(others.items())) or "none"
     md = ["# spine-study runs", "", f"{len(done)} complete run(s). Not listed (never counted as results): {note}.", "",
           md_table(table) if len(table) else "_No complete run yet._", ""]
-    (root / "index.md").write_text("\n".join(md), encoding="utf-8")
+    _write_atomic(root / "index.md", "\n".join(md))
     html = table.assign(run=[f'<a href="runs/{r}/">{r}</a>' for r in done.run]).to_html(index=False, escape=False)
-    (root / "index.html").write_text(f"<!doctype html><meta charset='utf-8'><title>spine-study runs</title>"
-                                     f"<h1>spine-study runs</h1><p>{len(done)} complete run(s). Not listed: {note}.</p>{html}", encoding="utf-8")
+    _write_atomic(root / "index.html", f"<!doctype html><meta charset='utf-8'><title>spine-study runs</title>"
+                                     f"<h1>spine-study runs</h1><p>{len(done)} complete run(s). Not listed: {note}.</p>{html}")
     return root / "index.md"

@@ -24,6 +24,7 @@ from torch import nn
 from .cohort import Problem, build_cohort, format_problems
 from .core import data_home, in_test, pick_device, seed_everything
 from .data import default_cohort_size
+from .models import load_tensors
 from .phantom import DISCS, LUMBAR, ensure_phantom, phantom_name
 from .preprocess import landmarks_file, mid_slice, midsagittal_index, read_series
 from .readers import Scan, ScanReadError, read_scan
@@ -384,11 +385,10 @@ def save_landmark_model(model: LandmarkModel,  # fitted
 
 def load_landmark_model(path: str | Path, device: str = "cpu") -> LandmarkModel:
     "A LandmarkModel saved by save_landmark_model, in eval mode."
+    d = load_tensors(path, device, what="landmark model")   # tensors and plain data only: refuses files that carry code
     try:
-        d = torch.load(path, map_location=device, weights_only=True)
         m = LandmarkModel(LandmarkConfig(**d["config"]), tuple(d["levels"]))
         m.load_state_dict(d["state_dict"])
-    except FileNotFoundError: raise
     except Exception as e:
         raise ValueError(f"{path}: not a landmark model written by save_landmark_model ({type(e).__name__}: {e})") from e
     m.info = d.get("info", {})  # how it was trained (save_landmark_model's `info`)

@@ -15,7 +15,7 @@ from torch import nn
 
 # %% auto 0
 __all__ = ['SEED_PARAMETERS', 'SEED_INPUT', 'MODELS', 'count_parameters', 'pool_at_most', 'SeedSimpleCNN', 'CNN25D', 'CNN3D',
-           'resnet18_25d', 'adapt_in_channels', 'load_pretrained', 'build_model']
+           'resnet18_25d', 'load_tensors', 'adapt_in_channels', 'load_pretrained', 'build_model']
 
 # %% ../nbs/02b_models.ipynb
 def count_parameters(model: nn.Module, # any torch module
@@ -126,6 +126,26 @@ def _squeeze_output(module: nn.Module, inputs, output: torch.Tensor) -> torch.Te
     return output.squeeze(-1)
 
 # %% ../nbs/02b_models.ipynb
+import pickle
+
+def load_tensors(path: str | Path,  # a local .pt/.pth file
+                 device: str | torch.device = "cpu",  # where the tensors go
+                 what: str = "weights file",  # what the file should be, for the message
+                 ):
+    "torch.load restricted to tensors and plain data; anything that would need code to load is refused (ValueError naming the file)."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{what} not found: {path}")
+    try: return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:
+        lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+        code = next((l for l in lines if "GLOBAL" in l), None)   # the file names a function or class to call while loading
+        if code: raise ValueError(f"{path}: refused to load this {what}: it holds more than tensors and plain data, and loading it "
+                                  f"could run code from the file ({code}). Only weights saved by spine-study or as a plain state dict "
+                                  "are loaded.") from None
+        raise ValueError(f"{path}: not a {what} torch can read ({lines[-2] if len(lines) > 1 else type(e).__name__})") from None
+    except (RuntimeError, EOFError) as e: raise ValueError(f"{path}: not a {what} torch can read ({type(e).__name__}: {e})") from None
+
+# %% ../nbs/02b_models.ipynb
 def _unwrap_state_dict(obj) -> dict:
     "The tensor dict inside a saved checkpoint (handles {'state_dict'|'model': ...} and 'module.' prefixes)."
     while isinstance(obj, dict) and not any(torch.is_tensor(v) for v in obj.values()):
@@ -148,7 +168,7 @@ def load_pretrained(model: nn.Module, # freshly built model
     "Load a local state dict non-strictly, adapting input-channel counts of conv weights; report what happened."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"pretrained weights file not found: {path} (only local files are used; nothing is downloaded)")
-    src, own = _unwrap_state_dict(torch.load(path, map_location="cpu", weights_only=True)), model.state_dict()
+    src, own = _unwrap_state_dict(load_tensors(path, what="pretrained weights file")), model.state_dict()
     take, rep = {}, {"loaded": [], "adapted": [], "mismatched": []}
     for k, v in src.items():
         if k not in own: continue

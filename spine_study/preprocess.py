@@ -28,8 +28,8 @@ __all__ = ['NORM_METHODS', 'MIN_TARGET_SPACING_MM', 'PREPROCESS_VERSION', 'GUIDE
            'crop_box', 'resample_inplane', 'spine_frame', 'frame_uv', 'aligned_crop', 'canal_corridor',
            'reference_canal', 'csf_reference', 'normalize', 'PreprocessPlan', 'plan_from_fingerprint', 'disc_mask',
            'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary', 'qc_problems', 'qc_alarm',
-           'landmark_centres', 'read_series', 'prepare_scan', 'files_fingerprint', 'cache_key', 'Prepared',
-           'preprocess_cohort', 'landmarks_file', 'whole_slices', 'plot_before_after', 'plot_boxes',
+           'landmark_centres', 'read_series', 'prepare_scan', 'file_sha256', 'files_fingerprint', 'cache_key',
+           'Prepared', 'preprocess_cohort', 'landmarks_file', 'whole_slices', 'plot_before_after', 'plot_boxes',
            'plot_intensity_by_site']
 
 # %% ../nbs/02_preprocess.ipynb
@@ -491,13 +491,20 @@ def prepare_scan(path: str,  # the scan's file or series folder (absolute)
     return dict(x=x, raw_mid=raw_mid, row=row)
 
 # %% ../nbs/02_preprocess.ipynb
+def file_sha256(path: Path, block: int = 1 << 20) -> str:
+    "sha256 of a file's bytes, read in 1 MiB blocks."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while b := f.read(block): h.update(b)
+    return h.hexdigest()
+
 def files_fingerprint(cohort, data_dir: str | Path) -> list:
-    "[relative path, size, mtime_ns] of every file of every scan in the manifest, sorted."
+    "[relative path, size, sha256 of the bytes] of every file of every scan in the manifest, sorted: content, never times."
     root, out = Path(data_dir), []
     for rel in cohort.manifest.path:
         p = root / rel
         for f in (sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]):
-            st = f.stat(); out.append([f.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns])
+            out.append([f.relative_to(root).as_posix(), f.stat().st_size, file_sha256(f)])
     return sorted(out)
 
 def cache_key(cohort, data_dir: str | Path, plan: PreprocessPlan, landmarks: pd.DataFrame | None = None) -> str:
@@ -508,9 +515,6 @@ def cache_key(cohort, data_dir: str | Path, plan: PreprocessPlan, landmarks: pd.
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 # %% ../nbs/02_preprocess.ipynb
-def _sha256(p: Path) -> str:
-    return hashlib.sha256(p.read_bytes()).hexdigest()
-
 def _entry_name(i: int, scan: str) -> str:
     return f"{i:05d}_{''.join(ch if ch.isalnum() or ch in '-_.' else '_' for ch in scan)[:80]}.npz"
 
@@ -521,13 +525,13 @@ def _build_entry(args) -> tuple[str, str]:
     tmp = dest.with_name(dest.name + f".tmp{os.getpid()}.npz")
     np.savez(tmp, x=out["x"], raw_mid=out["raw_mid"], row=json.dumps(out["row"], default=float))
     os.replace(tmp, dest)
-    return dest.name, _sha256(dest)
+    return dest.name, file_sha256(dest)
 
 def _valid_entries(folder: Path) -> dict:
     "name -> sha256 of manifest entries whose file exists with that checksum ({} without a manifest)."
     try: man = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError): return {}
-    return {n: h for n, h in man.get("entries", {}).items() if (folder / n).is_file() and _sha256(folder / n) == h}
+    return {n: h for n, h in man.get("entries", {}).items() if (folder / n).is_file() and file_sha256(folder / n) == h}
 
 # %% ../nbs/02_preprocess.ipynb
 @dataclass

@@ -20,12 +20,12 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 # %% auto 0
 __all__ = ['CANONICAL_AXCODES', 'NIFTI_SUFFIXES', 'NOT_SCAN_SUFFIXES', 'NOT_SCAN_NAMES', 'HEADER_TAGS', 'PIXEL_KEYWORDS',
-           'ScanReadError', 'canonical_transform', 'canonical_geometry', 'slice_plane', 'thick_axis', 'Scan',
-           'scan_from_stored', 'stored_view', 'load_nifti_image', 'nifti_unscaled', 'read_nifti', 'DicomHeader',
-           'read_dicom_header', 'check_decoder', 'pixel_element_options', 'decode_pixels', 'ds_floats', 'sort_slices',
-           'check_slice_steps', 'header_spacing_warnings', 'dicom_stored_affine', 'decode_stack', 'series_folder',
-           'read_dicom_series', 'SeriesEntry', 'is_nifti_path', 'is_quiet_skip', 'walk_files', 'find_series',
-           'read_scan']
+           'MIXED_SERIES_TAGS', 'ScanReadError', 'canonical_transform', 'canonical_geometry', 'slice_plane',
+           'thick_axis', 'Scan', 'scan_from_stored', 'stored_view', 'load_nifti_image', 'nifti_unscaled', 'read_nifti',
+           'DicomHeader', 'read_dicom_header', 'check_decoder', 'pixel_element_options', 'decode_pixels', 'ds_floats',
+           'sort_slices', 'interleaved_series', 'check_slice_steps', 'header_spacing_warnings', 'dicom_stored_affine',
+           'decode_stack', 'series_folder', 'mixed_series_evidence', 'read_dicom_series', 'SeriesEntry',
+           'is_nifti_path', 'is_quiet_skip', 'walk_files', 'find_series', 'series_in_folder', 'read_scan']
 
 # %% ../nbs/00a_readers.ipynb
 CANONICAL_AXCODES = ("L", "I", "P")  # vol[k, r, c]: k -> Left, r -> Inferior, c -> Posterior
@@ -165,7 +165,7 @@ def read_nifti(path: str | Path,  # .nii, .nii.gz, or the .hdr of a NIfTI pair
 HEADER_TAGS = [  # the only tags ever parsed: geometry, pixel module, series grouping, non-identifying facts
     "SOPClassUID", "Modality", "Manufacturer", "ManufacturerModelName", "InstitutionName", "SeriesDescription",
     "PatientID", "SliceThickness", "RepetitionTime", "EchoTime", "MagneticFieldStrength", "SpacingBetweenSlices",
-    "StudyInstanceUID", "SeriesInstanceUID", "SeriesNumber", "ImagePositionPatient", "ImageOrientationPatient",
+    "StudyInstanceUID", "SeriesInstanceUID", "SeriesNumber", "InstanceNumber", "ImagePositionPatient", "ImageOrientationPatient",
     "SamplesPerPixel", "PhotometricInterpretation", "PlanarConfiguration", "NumberOfFrames", "Rows", "Columns",
     "PixelSpacing", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation", "RescaleIntercept",
     "RescaleSlope", 0x7FE00001, 0x7FE00002]
@@ -288,15 +288,38 @@ def sort_slices(headers: list,  # DicomHeader of every file of one series
     return [headers[i] for i in order], iops[0], pos[order]
 
 # %% ../nbs/00a_readers.ipynb
+def interleaved_series(pos_mm: np.ndarray,  # sorted positions along the normal
+                       rel_tol: float = 0.02,  # allowed relative deviation from an even step
+                       ) -> tuple[int, float]:
+    "(k, step) when the positions are k > 1 evenly spaced series of one step, shifted and interleaved; else (0, nan)."
+    steps = np.diff(pos_mm)
+    for k in (2, 3, 4):
+        if len(steps) < 2 * k: break  # at least two full periods
+        kstep = pos_mm[k:] - pos_mm[:-k]
+        period = float(np.median(kstep))
+        if period <= 0: continue
+        regular = np.abs(kstep - period) <= rel_tol * period  # each slice evenly spaced from its k-th neighbour ...
+        uneven = np.abs(steps - period / k) > rel_tol * period / k  # ... but not from its next one
+        if regular.mean() >= 0.8 and uneven.mean() >= 0.5: return k, period
+    return 0, float("nan")
+
 def check_slice_steps(pos_mm: np.ndarray,  # sorted positions along the normal
                       where: str,  # series folder, for messages
                       rel_tol: float = 0.02,  # allowed relative deviation of a step from the median
                       ) -> float:
-    "Median slice step in mm; ScanReadError on duplicate positions, a missing slice or uneven spacing."
+    "Median slice step in mm; ScanReadError on duplicate or interleaved positions, a missing slice or uneven spacing."
     steps = np.diff(pos_mm)
-    if (steps < 1e-3).any():
-        raise ScanReadError(f"{where}: {int((steps < 1e-3).sum()) + 1} slices share a position; several echoes, "
-                            "phases or repeats in one series?")
+    if (dup := steps < 1e-3).any():
+        shared = np.r_[dup, False] | np.r_[False, dup]
+        n_pos = int(dup[0]) + int((dup[1:] & ~dup[:-1]).sum())
+        raise ScanReadError(f"{where}: duplicate slice positions: {int(shared.sum())} slices share a position with another "
+                            f"({n_pos} position(s) hold two or more slices); two series, or several echoes, phases or repeats, "
+                            "under one SeriesInstanceUID")
+    k, period = interleaved_series(pos_mm, rel_tol)
+    if k:
+        raise ScanReadError(f"{where}: interleaved slice positions: consecutive slices are {steps.min():.2f} to {steps.max():.2f} mm "
+                            f"apart, while every {('second', 'third', 'fourth')[k - 2]} slice is evenly {period:.2f} mm apart; "
+                            f"{k} series of {period:.2f} mm slices, shifted against each other, under one SeriesInstanceUID")
     step = float(np.median(steps))
     if (gaps := np.flatnonzero(steps > 1.5 * step)).size:
         i = int(gaps[0])
@@ -373,6 +396,20 @@ def series_folder(paths: list) -> str:
     "The folder holding a series: the common parent of its files."
     return os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])
 
+MIXED_SERIES_TAGS = ("SeriesNumber", "SeriesDescription", "EchoTime", "RepetitionTime")  # differ between series, not within one
+
+def mixed_series_evidence(headers: list,  # DicomHeader of the files given as one series
+                          ) -> str:
+    "What in the headers says the files are several series ('' when nothing does): differing MIXED_SERIES_TAGS, repeated InstanceNumbers."
+    out = []
+    for kw in MIXED_SERIES_TAGS:
+        values = sorted({str(h.ds.get(kw, "")).strip() for h in headers})
+        if len(values) > 1: out.append(f"{kw} differs ({', '.join(values[:4])}{', ...' if len(values) > 4 else ''})")
+    numbers = [str(h.ds.get("InstanceNumber", "")).strip() for h in headers]
+    numbers = [n for n in numbers if n]
+    if (repeats := len(numbers) - len(set(numbers))) > 0: out.append(f"{repeats} InstanceNumber(s) repeat")
+    return "; ".join(out)
+
 def read_dicom_series(files: list,  # paths, or DicomHeader from find_series, of ONE series
                       read_pixels: bool = True,  # False: geometry and checks from headers only (array None)
                       ) -> Scan:
@@ -382,9 +419,13 @@ def read_dicom_series(files: list,  # paths, or DicomHeader from find_series, of
     where = series_folder([h.path for h in headers])
     if len({str(h.ds.get("SeriesInstanceUID")) for h in headers}) > 1:
         raise ScanReadError(f"{where}: files of several series (SeriesInstanceUIDs) given; read them one series at a time")
-    headers, iop, pos = sort_slices(headers, where)
-    first = headers[0].ds
-    step = check_slice_steps(pos, where) if len(headers) > 1 else float(first.get("SpacingBetweenSlices") or first.get("SliceThickness") or 1.0)
+    try:
+        headers, iop, pos = sort_slices(headers, where)
+        first = headers[0].ds
+        step = check_slice_steps(pos, where) if len(headers) > 1 else float(first.get("SpacingBetweenSlices") or first.get("SliceThickness") or 1.0)
+    except ScanReadError as e:
+        if not (evidence := mixed_series_evidence(headers)): raise
+        raise ScanReadError(f"{e}; the slices' headers also point to several series sharing one SeriesInstanceUID: {evidence}") from None
     ipp0, ipp1 = (_floats(headers[i].ds, "ImagePositionPatient", 3, where) for i in (0, -1))
     step_vec = (ipp1 - ipp0) / (len(headers) - 1) if len(headers) > 1 else np.cross(iop[:3], iop[3:]) * step
     affine = dicom_stored_affine(iop, ipp0, _floats(first, "PixelSpacing", 2, where), step_vec)
@@ -471,16 +512,28 @@ def find_series(data_dir: str | Path,  # folder with scans in any nesting
     return sorted(nifti + _dicom_entries(headers) + bad, key=lambda e: (e.path, e.scan))
 
 # %% ../nbs/00a_readers.ipynb
+def series_in_folder(folder: str | Path,  # a series folder
+                     scan_label: str | None = None,  # the series wanted, as the manifest's `scan` column labels it
+                     ) -> SeriesEntry:
+    "The scan in a folder: its only one, or the one labelled `scan_label` where the folder holds several series."
+    found = [e for e in find_series(folder) if e.format != "unknown"]  # a stray note in the folder is not a scan
+    if scan_label is not None and (match := [e for e in found if e.scan == scan_label]): return match[0]
+    readable = [e for e in found if not e.error]
+    if scan_label is None and len(readable or found) == 1: return (readable or found)[0]
+    labels = ", ".join(e.scan for e in found)
+    if not found: raise ScanReadError(f"{folder}: no scan in this folder (no NIfTI and no DICOM file)")
+    if scan_label is not None: raise ScanReadError(f"{folder}: no series labelled {scan_label!r} here; the folder holds {labels}")
+    raise ScanReadError(f"{folder}: holds {len(found)} scans ({labels}); each series is a scan of its own, "
+                        "named by its label (the manifest's `scan` column)")
+
 def read_scan(entry: SeriesEntry | str | Path,  # an entry of find_series, a NIfTI file, a DICOM file or series folder
               read_pixels: bool = True,  # False: geometry and checks only (array None)
+              scan_label: str | None = None,  # for a folder holding several series: which one (the manifest's `scan`)
               ) -> Scan:
     "Read one scan, whatever its format, into a canonical float32 `Scan`."
     if not isinstance(entry, SeriesEntry):
         p = Path(entry)
-        if p.is_dir():
-            found = find_series(p)
-            if len(found) != 1: raise ScanReadError(f"{p}: holds {len(found)} scans; pass one entry of find_series")
-            entry = found[0]
+        if p.is_dir(): entry = series_in_folder(p, scan_label)
         elif is_nifti_path(p): return read_nifti(p, read_pixels)
         else: return read_dicom_series([p], read_pixels)
     if entry.error: raise ScanReadError(entry.error)

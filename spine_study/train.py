@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .core import pick_device, seed_everything
 from .metrics import inner_val_split, patient_level, r2
-from .models import build_model, count_parameters
+from .models import build_model, count_parameters, load_tensors
 
 # %% auto 0
 __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'FEATURE_MODELS', 'FEATURE_COLUMNS', 'shift_slices', 'rotate_scale', 'Augment',
@@ -361,8 +361,8 @@ def save_model(model: TargetScaled,  # a fitted model
 
 def load_model(path: str | Path,  # a file written by save_model
                device: str = "cpu") -> tuple[TargetScaled, TrainConfig, dict]: # model (eval), config, the whole record
-    "Rebuild a model saved by `save_model` (no download, no notebook needed)."
-    rec = torch.load(Path(path), map_location=device, weights_only=False)
+    "Rebuild a model saved by `save_model` (no download, no notebook needed; tensors and plain data only: `load_tensors`)."
+    rec = load_tensors(path, device, what="model file (save_model)")
     cfg = TrainConfig(**{**rec["config"], "pretrained": None})
     S, H, W = rec["in_shape"]
     model = TargetScaled(build_model(cfg.model, S, (H, W), cfg.dropout), rec["y_mean"], rec["y_sd"])

@@ -5,9 +5,9 @@
 # %% auto 0
 __all__ = ['STOP_SIGNALS', 'STOPPING', 'KERNEL_NOISE', 'PATH_PARAMS', 'STUDY', 'STUDY_PLAN', 'TRANSFER', 'ABLATION_CV',
            'ABLATION', 'resolve_notebook', 'parse_params', 'Stopped', 'fail_on_signals', 'is_kernel_noise',
-           'forward_stderr', 'quiet_kernel_manager', 'problems_summary', 'absolute_paths', 'run_notebook', 'RunFailed',
-           'is_study_notebook', 'run_study', 'ablation_params', 'find_run', 'ablation_reference', 'ablation_table',
-           'write_ablation', 'run_ablation', 'main']
+           'forward_stderr', 'quiet_kernel_manager', 'problems_summary', 'absolute_paths', 'check_run_params',
+           'run_notebook', 'RunFailed', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run',
+           'ablation_reference', 'ablation_table', 'write_ablation', 'run_ablation', 'main']
 
 # %% ../nbs/90_cli.ipynb
 import argparse
@@ -139,6 +139,23 @@ def absolute_paths(params: dict) -> dict:
     return {k: str(Path(v).resolve()) if k in PATH_PARAMS and isinstance(v, str) and not Path(v).is_absolute() and Path(v).exists()
             else v for k, v in params.items()}
 
+def check_run_params(nb: Path, # the notebook file
+                     params: dict, # parameter overrides, as given
+                    ) -> tuple[dict, dict]:
+    "(params checked and converted, the notebook's defaults); ParameterError naming every unknown name and every value not allowed."
+    import papermill as pm
+    from spine_study.params import NOTEBOOK_PARAMS, ParameterError, param_problems, unknown_params
+    declared = {k: _literal(v["default"]) for k, v in pm.inspect_notebook(str(nb)).items()}
+    problems = unknown_params(params, declared)
+    params = absolute_paths(params)   # the notebook runs in nbs/: a path the caller gave is relative to the caller
+    if nb.stem in NOTEBOOK_PARAMS:    # a study notebook: every value against its declaration (spine_study.params)
+        full = {**declared, **{k: v for k, v in params.items() if k in declared}}
+        out, bad = param_problems(nb.stem, full, look_in=[Path.cwd(), nb.parent])
+        problems += bad
+        params = {k: out.get(k, v) for k, v in params.items()}
+    if problems: raise ParameterError(nb.stem, problems)
+    return params, declared
+
 def run_notebook(notebook: str | Path, # stem, file name or path of the notebook
                  params: dict | None = None, # parameter overrides
                  log_output: bool = False, # stream the notebook's output to stderr
@@ -146,12 +163,9 @@ def run_notebook(notebook: str | Path, # stem, file name or path of the notebook
                 ) -> Path:
     "Execute a notebook into a new run directory; return the directory (raises if the run failed)."
     import papermill as pm
-    nb = resolve_notebook(notebook); params = dict(params or {})
-    declared = {k: v["default"] for k, v in pm.inspect_notebook(str(nb)).items()}
-    unknown = set(params) - set(declared)
-    if unknown: raise ValueError(f"{nb.name} has no parameter(s) {sorted(unknown)}; it takes {sorted(declared)}")
-    params = absolute_paths(params)   # the notebook runs in nbs/: a path the caller gave is relative to the caller
-    full = {**{k: _literal(v) for k, v in declared.items()}, **params}
+    nb = resolve_notebook(notebook)
+    params, declared = check_run_params(nb, dict(params or {}))   # before anything is made: a bad value stops here
+    full = {**declared, **params}
     run_dir = new_run_dir(nb.stem, full, full.get("reports_dir") or "reports")
     out = run_dir / nb.name
     old = os.environ.get("SPINE_STUDY_RUN_DIR"); os.environ["SPINE_STUDY_RUN_DIR"] = str(run_dir)
@@ -463,8 +477,15 @@ def _after_run(run_dir: Path) -> None:
 def main(argv: list | None = None) -> int:
     "Entry point of the `spine-study` console script."
     a = _parser().parse_args(argv)
+    if a.cmd in ("study", "ablation"):   # runs go under --reports-dir: refuse one that cannot be written before any starts
+        from spine_study.params import writable_problem
+        if (why := writable_problem(a.reports_dir)):
+            print(f"spine-study {a.cmd}: --reports-dir {a.reports_dir} cannot hold runs: {why}", file=sys.stderr); return 2
     if a.cmd == "run":
+        from spine_study.params import ParameterError
         try: run_dir = run_notebook(a.notebook, parse_params(a.parameter), log_output=a.log_output)
+        except (ParameterError, OSError) as e:   # refused before a run began (no run directory): a plain message, no traceback
+            print(f"spine-study run: {e}", file=sys.stderr); return 2
         except RunFailed as e:
             if e.run_dir is not None: _after_run(e.run_dir)
             print(e, file=sys.stderr); print(e.run_dir)

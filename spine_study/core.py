@@ -10,6 +10,7 @@ __all__ = ['RUN_FILES', 'repo_root', 'in_test', 'data_home', 'seed_everything', 
 
 # %% ../nbs/00_core.ipynb
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
@@ -134,12 +135,17 @@ def resolve_reports_dir(reports_dir: str | Path = "reports", # the notebooks' `r
 def new_run_dir(stem: str, params: dict, reports_dir: str | Path = "reports") -> Path:
     "Create a fresh, never-reused run directory `<UTC stamp>_<stem>_<hash>`."
     runs = resolve_reports_dir(reports_dir) / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    while True:
-        d = runs / f"{utc_stamp()}_{stem}_{params_hash(params)}"
-        try: d.mkdir(); break
-        except FileExistsError: continue
-    (d / "figures").mkdir()
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+        while True:
+            d = runs / f"{utc_stamp()}_{stem}_{params_hash(params)}"
+            try: d.mkdir(); break
+            except FileExistsError: continue
+        (d / "figures").mkdir()
+    except OSError as e:   # read-only, a file in the way, disk full: say where, in words
+        why = f" ({e.strerror})" if e.strerror and e.errno != errno.ENOENT else ""
+        raise type(e)(f"reports_dir {runs.parent} is not writable: cannot create a run folder in {runs}{why}; "
+                      "choose another reports_dir") from e
     return d
 
 # %% ../nbs/00_core.ipynb

@@ -26,8 +26,8 @@ from .readers import find_series, read_scan
 __all__ = ['NORM_METHODS', 'MIN_TARGET_SPACING_MM', 'PREPROCESS_VERSION', 'GUIDES', 'QC_GATES', 'QC_LIMITS', 'spine_content',
            'midsagittal_index', 'mid_slice', 'canal_mask', 'locate_lumbar_spine', 'box_contains', 'mid_sagittal_slab',
            'crop_box', 'resample_inplane', 'spine_frame', 'frame_uv', 'aligned_crop', 'canal_corridor',
-           'reference_canal', 'csf_reference', 'normalize', 'PreprocessPlan', 'plan_from_fingerprint', 'disc_mask',
-           'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary', 'qc_problems', 'qc_alarm',
+           'reference_canal', 'csf_reference', 'normalize', 'PreprocessPlan', 'norm_reason', 'plan_from_fingerprint',
+           'disc_mask', 'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary', 'qc_problems', 'qc_alarm',
            'landmark_centres', 'read_series', 'prepare_scan', 'file_sha256', 'files_fingerprint', 'cache_key',
            'Prepared', 'preprocess_cohort', 'landmarks_file', 'whole_slices', 'plot_before_after', 'plot_boxes',
            'plot_intensity_by_site']
@@ -281,6 +281,16 @@ class PreprocessPlan:
         d = asdict(self); d.pop("reasons"); return d
 
 # %% ../nbs/02_preprocess.ipynb
+def norm_reason(fingerprint: dict) -> str:
+    "Why the CSF reference, in this cohort's measured numbers: how far its sites' median intensities lie apart."
+    by_site = fingerprint.get("intensity_by_site", {})
+    p50 = [d["p50"] for d in by_site.values() if d.get("p50")]
+    spread = (f"{len(by_site)} site(s) whose median foreground intensity runs from {min(p50):.4g} to {max(p50):.4g} "
+              f"({max(p50) / min(p50):.1f}-fold)" if len(p50) > 1 else f"{len(by_site)} site(s), and gains that differ between scans")
+    return (f"{spread}: each slab is divided by the CSF signal of the canal behind the L1-L5 bodies (VBQ), which cancels "
+            "the gain and keeps marrow brightness (the alternatives measured on two simulators: benchmarks/bench_norm.py, README)")
+
+# %% ../nbs/02_preprocess.ipynb
 def plan_from_fingerprint(fingerprint: dict,  # from spine_study.data.dataset_fingerprint
                           **overrides,  # any PreprocessPlan field; None means 'derive it'
                           ) -> PreprocessPlan:
@@ -311,10 +321,7 @@ def plan_from_fingerprint(fingerprint: dict,  # from spine_study.data.dataset_fi
         f"and inside the thinnest series ({n_min} slices); 2.5D like the earlier project's best models")
     norm = ov.get("norm", "reference")
     if norm not in NORM_METHODS: raise ValueError(f"norm must be one of {NORM_METHODS}, got {norm!r}")
-    n_sites = len(fingerprint.get("intensity_by_site", {}))
-    why["norm"] = "given" if "norm" in ov else (
-        f"{n_sites} site(s) with different scanner gains: divide by the CSF signal of the canal behind the L1-L5 bodies (VBQ), "
-        "which cancels the gain, and the bias field where it varies slowly, and keeps marrow brightness")
+    why["norm"] = "given" if "norm" in ov else norm_reason(fingerprint)
     guide = ov.get("guide", "landmarks")
     if guide not in GUIDES: raise ValueError(f"guide must be one of {GUIDES}, got {guide!r}")
     why["guide"] = "given" if "guide" in ov else (

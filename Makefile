@@ -42,8 +42,8 @@ ablation: $(STAMP)
 PHANTOM_B ?= data/phantom_b_quick_n240_seed0_v1
 external: $(STAMP)
 	test -f $(PHANTOM_B)/.complete || $(BIN)/spine-study phantom $(PHANTOM_B) --simulator b
-	$(BIN)/spine-study run 03_train -p data_dir $(PHANTOM_B)/nifti
-	$(BIN)/spine-study run 03_train -p data_dir $(PHANTOM_B)/nifti -p landmarks predicted
+	$(BIN)/spine-study run 03_train -p data_dir $(PHANTOM_B)/nifti -p repeats 1
+	$(BIN)/spine-study run 03_train -p data_dir $(PHANTOM_B)/nifti -p repeats 1 -p landmarks predicted
 	$(BIN)/python benchmarks/bench_cross_sim.py --train "$$($(BIN)/python -c 'from spine_study.data import resolve_data_dir; print(resolve_data_dir())')" --test $(PHANTOM_B)/nifti
 	$(BIN)/spine-study index
 

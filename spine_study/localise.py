@@ -131,7 +131,7 @@ def read_landmarks(path: str | Path,  # a landmarks.csv in the contract format
     table = pd.read_csv(path, dtype={"ID": str, "scan": str})
     missing_cols = [c for c in LANDMARK_COLUMNS if c not in table.columns]
     if missing_cols: raise LandmarkError([Problem("fatal", path.name, f"missing columns {missing_cols}; need {list(LANDMARK_COLUMNS)}")])
-    scans = {r.scan: read_scan(data_dir / r.path, read_pixels=False) for r in manifest.itertuples()}
+    scans = {r.scan: read_scan(data_dir / r.path, read_pixels=False, scan_label=r.scan) for r in manifest.itertuples()}
     pts, problems = check_landmark_rows(table, scans, dict(zip(manifest.scan, manifest.ID.astype(str))), path.name)
     pts, more = incomplete_scan_problems(pts, path.name)
     problems += more
@@ -166,7 +166,7 @@ def slice_samples(landmarks: Landmarks,  # from read_landmarks
     paths = dict(zip(manifest.scan, manifest.path))
     images, points, spacing, meta, scans = [], [], [], [], []
     for scan, g in pts.groupby("scan", sort=True):
-        s = read_scan(Path(data_dir) / paths[scan])
+        s = read_scan(Path(data_dir) / paths[scan], scan_label=scan)   # a folder may hold several series
         g = g.set_index("level").loc[list(levels)]
         k = int(np.clip(np.rint(g.k.mean()), 0, s.shape[0] - 1))
         images.append(s.array[k]); points.append(g[["r", "c"]].to_numpy(float)); spacing.append(s.spacing_mm[1:])

@@ -84,13 +84,15 @@ def _jsonable(o):
     if isinstance(o, np.ndarray): return o.tolist()
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
+def _write_atomic(path: Path, text: str) -> Path:
+    "Write a text file so that a reader (or a second writer) never sees half of it: a temporary name, then an atomic rename."
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8"); os.replace(tmp, path)
+    return path
+
 def dump_json(obj, path: str | Path) -> Path:
     "Write `obj` as stable, human-readable JSON (sorted keys, UTF-8), atomically."
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_jsonable, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return _write_atomic(Path(path), json.dumps(obj, indent=2, sort_keys=True, default=_jsonable, ensure_ascii=False) + "\n")
 
 def params_hash(params: dict) -> str:
     "8-hex digest of the canonical JSON of `params`."
@@ -388,11 +390,6 @@ def _fmt_headline(r) -> str:
     if r.headline is None or r.value is None: return ""
     ci = f" [{r.ci95[0]:.3f}, {r.ci95[1]:.3f}]" if isinstance(r.ci95, list) and len(r.ci95) == 2 else ""
     return f"{r.headline} = {r.value:.3f}{ci}" if isinstance(r.value, (int, float)) else f"{r.headline} = {r.value}"
-
-def _write_atomic(path: Path, text: str) -> None:
-    "Write a text file so that a reader (or a second writer) never sees half of it."
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8"); os.replace(tmp, path)
 
 def write_index(reports_dir: str | Path = "reports") -> Path:
     "Write reports/index.md and index.html: complete runs only, plus counts of the rest."

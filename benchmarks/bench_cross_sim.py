@@ -25,7 +25,8 @@ from spine_study.data import dataset_fingerprint, load_cohort
 from spine_study.localise import guide_landmarks
 from spine_study.metrics import cv_splits, inner_val_split, metrics_with_ci, patient_level
 from spine_study.preprocess import plan_from_fingerprint, preprocess_cohort, qc_summary
-from spine_study.train import FEATURE_COLUMNS, feature_estimator, fit, predict, resolve_config
+from spine_study.evaluation import FEATURE_COLUMNS, feature_estimator
+from spine_study.train import fit, predict, resolve_config
 
 
 def prepared(data_dir, plan, landmarks):

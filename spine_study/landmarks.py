@@ -21,9 +21,9 @@ from .localise import (  # the model and the landmarks.csv contract (02c); re-ex
     CENTRE_COLUMNS, predict_landmarks_table, centre_errors, LOCALISE_VERSION, PHANTOM_HEATMAP, PHANTOM_HEATMAP_TEST,
     fit_cohort_landmarks, phantom_model_key, phantom_landmark_model)
 from .metrics import bootstrap_indices, bootstrap_stats, cv_splits, paired_r2_difference, percentile_ci, r2
-from .phantom import DISCS, LUMBAR
+from .core import DISCS, LUMBAR
 from .preprocess import landmark_centres, midsagittal_index, read_series, vertebral_features
-from .train import FEATURE_MODELS, evaluate, feature_cv
+from .evaluation import FEATURE_MODELS, evaluate, feature_cv
 
 # %% auto 0
 __all__ = ['PRETRAIN_COLUMNS', 'read_image', 'read_image_folder', 'splits_by_patient', 'cross_validate_landmarks',

@@ -22,10 +22,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .cohort import Problem, build_cohort, format_problems
-from .core import data_home, in_test, pick_device, seed_everything
+from .core import DISCS, LUMBAR, data_home, in_test, pick_device, seed_everything
 from .data import default_cohort_size
 from .models import load_tensors
-from .phantom import DISCS, LUMBAR, ensure_phantom, phantom_name
+from .phantom import ensure_phantom, phantom_name
 from .preprocess import landmarks_file, mid_slice, midsagittal_index, read_series
 from .readers import Scan, ScanReadError, read_scan
 

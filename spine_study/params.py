@@ -19,7 +19,8 @@ from .core import resolve_reports_dir
 # %% auto 0
 __all__ = ['KINDS', 'NETWORKS', 'FEATURE_MODELS', 'NORM_METHODS', 'GUIDES', 'LANDMARK_SOURCES', 'CONVENTIONS', 'MAX_SEED',
            'SHARED', 'N_BOOT', 'NOTEBOOK_PARAMS', 'Param', 'Int', 'Float', 'Bool', 'Choice', 'allowed',
-           'writable_problem', 'convert', 'ParameterError', 'param_problems', 'unknown_params', 'check_params']
+           'writable_problem', 'convert', 'ParameterError', 'param_problems', 'unknown_params', 'check_params',
+           'notebook_params']
 
 # %% ../nbs/00e_params.ipynb
 KINDS = {  # kind -> what it accepts
@@ -193,7 +194,7 @@ def convert(p: Param, value, look_in: list | None = None, data_dir=None) -> tupl
 
 # %% ../nbs/00e_params.ipynb
 NETWORKS = ("seed_simplecnn", "cnn25d", "cnn3d", "resnet18_25d")                    # spine_study.models.MODELS
-FEATURE_MODELS = ("vbq_linear", "features_ridge", "features_svr", "features_gbr")   # spine_study.train.FEATURE_MODELS
+FEATURE_MODELS = ("vbq_linear", "features_ridge", "features_svr", "features_gbr")   # spine_study.evaluation.FEATURE_MODELS
 NORM_METHODS = ("zscore", "robust", "reference")                                     # spine_study.preprocess.NORM_METHODS
 GUIDES = ("landmarks", "image")                                                      # spine_study.preprocess.GUIDES
 LANDMARK_SOURCES = ("auto", "true", "predicted", "none")                             # spine_study.localise.LANDMARK_SOURCES
@@ -313,3 +314,12 @@ def check_params(notebook: str,           # a study notebook's stem: "03_train"
     if problems: raise ParameterError(notebook, problems)
     values.update(out)
     return out
+
+# %% ../nbs/00e_params.ipynb
+def notebook_params(notebook: str,   # a study notebook's stem, a key of NOTEBOOK_PARAMS
+                    values: dict,    # its namespace: in the notebook, globals()
+                   ) -> dict:        # name -> value, in the declaration's order
+    "The notebook's declared parameters with their current values: what `start_run` records in params.json."
+    missing = [n for n in NOTEBOOK_PARAMS[notebook] if n not in values]
+    if missing: raise KeyError(f"{notebook}: parameters {missing} are declared but not defined in the notebook's namespace")
+    return {name: values[name] for name in NOTEBOOK_PARAMS[notebook]}

@@ -22,6 +22,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, MRImageStorage
 from scipy import ndimage
 from tqdm.auto import tqdm
 
+from .core import DISCS, LUMBAR  # the level names (re-exported: spine_study.phantom.LUMBAR)
 from .readers import CANONICAL_AXCODES, read_scan  # vol[k, r, c]: k -> Left, r -> Inferior, c -> Posterior
 
 # %% auto 0

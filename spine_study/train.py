@@ -24,8 +24,8 @@ from .models import build_model, count_parameters, load_tensors
 __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'FEATURE_MODELS', 'FEATURE_COLUMNS', 'shift_slices', 'rotate_scale', 'Augment',
            'TrainConfig', 'TargetScaled', 'make_augment', 'amp_dtype', 'make_optimizer', 'make_scheduler', 'make_loss',
            'train_epoch', 'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cross_validate', 'holdout',
-           'save_model', 'load_model', 'resolve_config', 'feature_estimator', 'feature_cv', 'cnn_embedding',
-           'cnn_svr_cv', 'patient_predictions', 'evaluate', 'plot_predictions', 'plot_learning_curves']
+           'save_model', 'load_model', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions',
+           'plot_learning_curves']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -386,46 +386,6 @@ def resolve_config(model: str, # a network name of spine_study.models.MODELS
     return replace(base, model=model, **kw)
 
 # %% ../nbs/03_train.ipynb
-def feature_estimator(name: str, # one of FEATURE_MODELS
-                      seed: int = 0):
-    "An unfitted scikit-learn regressor for a feature baseline."
-    from sklearn.compose import TransformedTargetRegressor
-    from sklearn.ensemble import GradientBoostingRegressor
-    from sklearn.linear_model import LinearRegression, RidgeCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVR
-    from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import FunctionTransformer
-    # every feature is a positive ratio (see the prose); a scan whose bodies were not found has NaN features,
-    # which get the training folds' median (counted and reported by the study run)
-    log = lambda: [SimpleImputer(strategy="median"), FunctionTransformer(np.log)]
-    if name == "vbq_linear": return make_pipeline(*log(), StandardScaler(), LinearRegression())
-    if name == "features_ridge": return make_pipeline(*log(), StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
-    if name == "features_svr":
-        return TransformedTargetRegressor(make_pipeline(*log(), StandardScaler(), SVR(C=1.0, epsilon=0.1)), transformer=StandardScaler())
-    if name == "features_gbr":
-        return make_pipeline(SimpleImputer(strategy="median"),
-                             GradientBoostingRegressor(n_estimators=200, max_depth=2, learning_rate=0.05, subsample=0.8, random_state=seed))
-    raise ValueError(f"unknown feature model {name!r}; choose one of {FEATURE_MODELS}")
-
-def feature_cv(features: pd.DataFrame, # one row per scan, numeric feature columns
-               y: np.ndarray, ids: np.ndarray, # BMD and patient ID per scan
-               splits: list[dict], # cv_splits(...) or [seed_holdout_split(...) as train/test]
-               name: str, # one of FEATURE_MODELS
-               seed: int = 0) -> pd.DataFrame:
-    "Out-of-fold predictions of a feature baseline, in the same format as cross_validate."
-    cols = [c for c in features.columns if c == "vbq"] if name == "vbq_linear" else list(features.columns)
-    F_, y, ids = features[cols].to_numpy(float), np.asarray(y, float), np.asarray(ids)
-    out = []
-    for sp in splits:
-        tr, te = np.asarray(sp["train_idx"]), np.asarray(sp["test_idx"])
-        est = feature_estimator(name, seed).fit(F_[tr], y[tr])
-        out.append(pd.DataFrame({"ID": ids[te], "fold": sp.get("fold", "test"), "y_true": y[te], "y_pred": est.predict(F_[te]),
-                                 "repeat": sp.get("repeat", 0), "scan": te}))
-    return pd.concat(out, ignore_index=True)
-
-# %% ../nbs/03_train.ipynb
 @torch.no_grad()
 def cnn_embedding(model: nn.Module,  # a fitted TargetScaled wrapping a CNN25D
                   X: np.ndarray,  # (n, S, H, W) inputs
@@ -461,33 +421,6 @@ def cnn_svr_cv(X: np.ndarray, y: np.ndarray, ids: np.ndarray,  # inputs (e.g. wh
         out.append(pd.DataFrame({"ID": ids[te], "fold": sp.get("fold", "test"), "y_true": y[te], "y_pred": reg.predict(Fte),
                                  "repeat": sp.get("repeat", 0), "scan": te}))
     return pd.concat(out, ignore_index=True)
-
-# %% ../nbs/03_train.ipynb
-def patient_predictions(pred_df: pd.DataFrame, # scan-level predictions (ID, fold, y_true, y_pred, repeat)
-                        y: np.ndarray, ids: np.ndarray, # BMD and patient ID per scan (for the baseline)
-                        splits: list[dict], # the splits the predictions came from
-                       ) -> pd.DataFrame:
-    "One row per patient: ID, y_true, y_pred (mean over scans and repeats), baseline (training-fold mean)."
-    pl = patient_level(pred_df if "repeat" in pred_df else pred_df.assign(repeat=0))
-    y, ids = np.asarray(y, float), np.asarray(ids)
-    base = []
-    for sp in splits:
-        tr = np.asarray(sp["train_idx"]); ypt = pd.Series(y[tr]).groupby(ids[tr]).first()
-        for pid in np.unique(ids[np.asarray(sp["test_idx"])]):
-            base.append((pid, sp.get("repeat", 0), float(ypt.mean())))
-    b = pd.DataFrame(base, columns=["ID", "repeat", "baseline"])
-    pl = pl.merge(b, on=["ID", "repeat"], how="left")
-    return pl.groupby("ID", as_index=False).agg(y_true=("y_true", "first"), y_pred=("y_pred", "mean"), baseline=("baseline", "mean"))
-
-def evaluate(pred_df: pd.DataFrame, y: np.ndarray, ids: np.ndarray, splits: list[dict],
-             n_boot: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, dict]:
-    "Per-patient table and the flat metrics (with bootstrap CIs and the mean baseline) of a run."
-    pp = patient_predictions(pred_df, y, ids, splits)
-    m = metrics_with_ci(pp.y_true.to_numpy(), pp.y_pred.to_numpy(), n_boot=n_boot, seed=seed, baseline_pred=pp.baseline.to_numpy())
-    if "repeat" in pred_df and pred_df.repeat.nunique() > 1:
-        per = patient_level(pred_df).groupby("repeat").apply(lambda d: float(r2(d.y_true.to_numpy(), d.y_pred.to_numpy())), include_groups=False)
-        m["r2_per_repeat"] = [float(v) for v in per]
-    return pp, m
 
 # %% ../nbs/03_train.ipynb
 def plot_predictions(pp: pd.DataFrame, # patient_predictions(...)

@@ -36,7 +36,8 @@ from pathlib import Path
 import torch
 
 from spine_study.models import SEED_PARAMETERS, count_parameters
-from spine_study.train import RECOMMENDED, SEED_PROTOCOL, amp_dtype, fit
+from spine_study.engine import amp_dtype
+from spine_study.train import RECOMMENDED, SEED_PROTOCOL, fit
 
 
 def one(model: str, shape: tuple, n: int, epochs: int, device: str, amp) -> dict:

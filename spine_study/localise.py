@@ -11,8 +11,7 @@ import math
 import os
 import time
 import warnings
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import InitVar, asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .cohort import Problem, build_cohort, format_problems
-from .core import DISCS, LUMBAR, data_home, in_test, pick_device, seed_everything
+from .core import DISCS, LUMBAR, data_home, in_test
 from .data import default_cohort_size
-from .models import load_tensors
+from .engine import FitConfig, fit_loop, load_checkpoint, save_checkpoint, session, torch_threads
 from .phantom import ensure_phantom, phantom_name
 from .preprocess import landmarks_file, mid_slice, midsagittal_index, read_series
 from .readers import Scan, ScanReadError, read_scan
@@ -35,10 +34,9 @@ __all__ = ['CONVENTIONS', 'LANDMARK_COLUMNS', 'DIRECT_ORIGINAL', 'CENTRE_COLUMNS
            'Landmarks', 'check_landmark_rows', 'incomplete_scan_problems', 'read_landmarks', 'Samples', 'slice_samples',
            'header_only', 'normalize_intensity', 'letterbox', 'to_grid', 'from_grid', 'grid_arrays', 'augment_batch',
            'conv_bn', 'DirectCNN', 'UNet', 'gaussian_targets', 'heatmap_loss', 'decode_heatmaps', 'LandmarkConfig',
-           'LandmarkModel', 'save_landmark_model', 'load_landmark_model', 'torch_threads', 'predict_grid',
-           'fit_landmarks', 'stored_zooms', 'choose_slice', 'predict_centres', 'centres_rows',
-           'predict_landmarks_table', 'centre_errors', 'fit_cohort_landmarks', 'phantom_model_key',
-           'phantom_landmark_model', 'guide_landmarks']
+           'LandmarkModel', 'save_landmark_model', 'load_landmark_model', 'predict_grid', 'fit_landmarks',
+           'stored_zooms', 'choose_slice', 'predict_centres', 'centres_rows', 'predict_landmarks_table',
+           'centre_errors', 'fit_cohort_landmarks', 'phantom_model_key', 'phantom_landmark_model', 'guide_landmarks']
 
 # %% ../nbs/02c_localise.ipynb
 CONVENTIONS = {"body": tuple(LUMBAR), "disc": tuple(DISCS)}  # convention -> its 5 levels, top to bottom
@@ -329,14 +327,10 @@ def decode_heatmaps(logits: torch.Tensor,  # (B, L, S, S)
 
 # %% ../nbs/02c_localise.ipynb
 @dataclass
-class LandmarkConfig:
-    "Every knob of one landmark model."
+class LandmarkConfig(FitConfig):
+    "Every knob of one landmark model: the training loop's (engine.FitConfig, with the landmark models' defaults) and the network's."
     kind: str = "heatmap"  # "heatmap" (U-Net) or "direct" (the original regression CNN)
     image_size: int = 256  # S of the network input
-    epochs: int = 50
-    batch_size: int = 32
-    lr: float = 1e-3  # Adam
-    schedule: str = "cosine"  # "cosine" (per step) or "constant" (the original)
     sigma_px: float = 2.0  # heatmap Gaussian SD, grid pixels
     base_channels: int = 16  # U-Net top-level channels
     depth: int = 4  # U-Net poolings
@@ -344,15 +338,26 @@ class LandmarkConfig:
     augment: bool = True
     aug_strength: float = 1.0  # multiplies the geometric and gamma ranges of augment_batch
     aug_bias: float = 0.0  # augment_batch's bias-field amplitude (0: none)
-    seed: int = 0
-    device: str = "auto"
-    num_threads: int | None = 1  # torch CPU threads: small convs gain little from a 2nd thread and lose ~10x when cores are shared (None: leave as is)
+    # the loop's knobs, at the landmark models' values: Adam without decay, a per-batch cosine without warm-up from the
+    # first step, a trailing batch of one dropped, augmentation drawing from the batch-order stream, the last epoch kept
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    scheduler: str = "cosine"  # "cosine" or "none" (the original's constant rate)
+    step_per: str = "batch"
+    warmup_epochs: int = 0
+    last_batch: str = "drop"
+    augment_stream: str = "batches"
+    schedule: InitVar[str | None] = None  # the earlier name: "cosine" | "constant" (= scheduler "none"); files saved with it still load
 
-    def __post_init__(self):
+    def __post_init__(self, schedule):
+        if schedule is not None:
+            if schedule not in ("cosine", "constant"): raise ValueError("schedule must be 'cosine' or 'constant'")
+            self.scheduler = "none" if schedule == "constant" else "cosine"
+        super().__post_init__()
         if self.kind not in ("heatmap", "direct"): raise ValueError(f"kind must be 'heatmap' or 'direct', got {self.kind!r}")
-        if self.schedule not in ("cosine", "constant"): raise ValueError(f"schedule must be 'cosine' or 'constant'")
 
-DIRECT_ORIGINAL = dict(kind="direct", epochs=50, batch_size=32, lr=1e-3, schedule="constant", dropout=0.5, augment=True)
+DIRECT_ORIGINAL = dict(kind="direct", epochs=50, batch_size=32, lr=1e-3, scheduler="none", dropout=0.5, augment=True)
 
 class LandmarkModel(nn.Module):
     "A trained landmark network and what prediction needs."
@@ -378,31 +383,21 @@ def save_landmark_model(model: LandmarkModel,  # fitted
                         path: str | Path,  # file to write
                         info: dict | None = None,  # plain data kept beside the weights (how it was trained)
                         ) -> Path:
-    "Write config, levels, weights (and `info`) to one file that loads with `weights_only=True`."
-    torch.save({"config": asdict(model.cfg), "levels": list(model.levels), "state_dict": model.state_dict(),
-                "info": dict(info or {})}, path)
-    return Path(path)
+    "Write config, levels, weights (and `info`) as one engine checkpoint (kind 'landmarks'; loads with `weights_only=True`)."
+    return save_checkpoint(path, "landmarks", asdict(model.cfg), model.state_dict(), levels=list(model.levels), info=dict(info or {}))
 
 def load_landmark_model(path: str | Path, device: str = "cpu") -> LandmarkModel:
-    "A LandmarkModel saved by save_landmark_model, in eval mode."
-    d = load_tensors(path, device, what="landmark model")   # tensors and plain data only: refuses files that carry code
+    "A LandmarkModel saved by save_landmark_model (this or the earlier layout), in eval mode."
     try:
-        m = LandmarkModel(LandmarkConfig(**d["config"]), tuple(d["levels"]))
+        d = load_checkpoint(path, device, kind="landmarks")   # tensors and plain data only: refuses files that carry code
+        m = LandmarkModel(LandmarkConfig(**d["config"]), tuple(d["meta"]["levels"]))
         m.load_state_dict(d["state_dict"])
     except Exception as e:
         raise ValueError(f"{path}: not a landmark model written by save_landmark_model ({type(e).__name__}: {e})") from e
-    m.info = d.get("info", {})  # how it was trained (save_landmark_model's `info`)
+    m.info = d["meta"].get("info", {})  # how it was trained (save_landmark_model's `info`)
     return m.to(device).eval()
 
 # %% ../nbs/02c_localise.ipynb
-@contextmanager
-def torch_threads(n: int | None):  # torch CPU threads inside the block (None: leave as is)
-    "Run a block with `n` torch CPU threads, then restore the previous count."
-    old = torch.get_num_threads()
-    if n: torch.set_num_threads(n)
-    try: yield
-    finally: torch.set_num_threads(old)
-
 def predict_grid(model: LandmarkModel,  # fitted
                  X: np.ndarray,  # (n, S, S) from grid_arrays
                  batch_size: int = 32,
@@ -414,36 +409,23 @@ def predict_grid(model: LandmarkModel,  # fitted
             out.append(model.points(model(torch.from_numpy(X[i:i + batch_size])[:, None].to(dev))).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(model.levels), 2))
 
-def _train(model: LandmarkModel, X: np.ndarray, pts: np.ndarray, cfg: LandmarkConfig, dev: torch.device) -> list:
-    "Adam (+ cosine or constant rate) over shuffled, augmented batches; per-epoch mean training loss."
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    steps = cfg.epochs * math.ceil(len(X) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, (lambda i: 0.5 * (1 + math.cos(math.pi * i / steps))) if cfg.schedule == "cosine" else (lambda i: 1.0))
-    g = torch.Generator().manual_seed(cfg.seed)
-    Xt, Pt, history = torch.from_numpy(X)[:, None], torch.from_numpy(pts).float(), []
-    for _ in range(cfg.epochs):
-        model.train(); tot = 0.0
-        for b in torch.randperm(len(X), generator=g).split(cfg.batch_size):
-            if len(b) < 2: continue  # batch norm needs two images
-            x, p = Xt[b], Pt[b]
-            if cfg.augment:
-                k = cfg.aug_strength
-                x, p = augment_batch(x, p, g, rotate_deg=10.0 * k, scale=0.1 * k, shift=0.06 * k, gamma=0.2 * k, bias=cfg.aug_bias)
-            loss = model.loss(model(x.to(dev)), p.to(dev))
-            opt.zero_grad(); loss.backward(); opt.step(); sched.step(); tot += loss.item() * len(b)
-        history.append(tot / len(X))
-    return history
+def _augmenter(cfg: LandmarkConfig):
+    "augment(x, pts, generator) for the fit loop: images and their points move together (None when off)."
+    if not cfg.augment: return None
+    k = cfg.aug_strength
+    return lambda x, p, g: augment_batch(x, p, g, rotate_deg=10.0 * k, scale=0.1 * k, shift=0.06 * k, gamma=0.2 * k, bias=cfg.aug_bias)
 
 def fit_landmarks(X: np.ndarray,  # (n, S, S) float32 grid images
                   pts: np.ndarray,  # (n, L, 2) grid (row, col)
                   cfg: LandmarkConfig,  # every knob
                   levels: tuple = CONVENTIONS["body"],
                   ) -> tuple[LandmarkModel, list]:
-    "(trained model in eval mode, per-epoch mean training loss)."
-    seed_everything(cfg.seed); dev = torch.device(pick_device(cfg.device))
-    model = LandmarkModel(cfg, levels).to(dev)
-    with torch_threads(cfg.num_threads): history = _train(model, X, pts, cfg, dev)
-    return model.eval(), history
+    "(trained model in eval mode, per-epoch mean training loss): engine.fit_loop, keeping the last epoch."
+    with session(cfg) as dev:
+        model = LandmarkModel(cfg, levels).to(dev)
+        model, hist = fit_loop(model, torch.from_numpy(X)[:, None], torch.from_numpy(pts).float(), model.loss, cfg,
+                               augment=_augmenter(cfg), keep="last", desc=f"landmarks {cfg.kind}")
+    return model, hist.train_loss.tolist()
 
 # %% ../nbs/02c_localise.ipynb
 def stored_zooms(scan: Scan) -> np.ndarray:
@@ -508,7 +490,7 @@ def centre_errors(pred: pd.DataFrame,  # predicted rows with canonical k, r, c (
 
 # %% ../nbs/02c_localise.ipynb
 LOCALISE_VERSION = 1  # bump when a change to this module changes what a trained model learns: cached models are retrained
-PHANTOM_HEATMAP = dict(kind="heatmap", image_size=48, epochs=12, batch_size=8, lr=3e-3, schedule="cosine", sigma_px=1.2,
+PHANTOM_HEATMAP = dict(kind="heatmap", image_size=48, epochs=12, batch_size=8, lr=3e-3, scheduler="cosine", sigma_px=1.2,
                        base_channels=8)  # the landmark study's heatmap settings (05_landmarks: parameters and cost note)
 PHANTOM_HEATMAP_TEST = {**PHANTOM_HEATMAP, "epochs": 15, "batch_size": 4, "depth": 3}  # IN_TEST's 40 scans: more, smaller steps, a shallower net
 

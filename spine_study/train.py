@@ -5,8 +5,7 @@
 # %% ../nbs/03_train.ipynb 2
 from __future__ import annotations
 
-import math
-import time
+from functools import partial
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -14,18 +13,16 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from .core import pick_device, seed_everything
+from .engine import FitConfig, amp_dtype, fit_loop, load_checkpoint, run_folds, save_checkpoint, session
 from .metrics import inner_val_split, patient_level, r2
-from .models import build_model, count_parameters, load_tensors
+from .models import build_model
 
 # %% auto 0
-__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'FEATURE_MODELS', 'FEATURE_COLUMNS', 'shift_slices', 'rotate_scale', 'Augment',
-           'TrainConfig', 'TargetScaled', 'make_augment', 'amp_dtype', 'make_optimizer', 'make_scheduler', 'make_loss',
-           'train_epoch', 'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cross_validate', 'holdout',
-           'save_model', 'load_model', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions',
-           'plot_learning_curves']
+__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled',
+           'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cv_fold',
+           'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv',
+           'plot_predictions', 'plot_learning_curves']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -88,37 +85,21 @@ class Augment:
 
 # %% ../nbs/03_train.ipynb
 @dataclass
-class TrainConfig:
-    "Every knob of a training run (what the study sweeps)."
+class TrainConfig(FitConfig):
+    "Every knob of a BMD training run: the loop's (engine.FitConfig) and the regression's own."
     model: str = "cnn25d"                 # a name of spine_study.models.MODELS
     loss: str = "mse"                     # "mse" | "huber"
     huber_delta: float = 1.0              # Huber delta in units of the training SD of y
-    optimizer: str = "adamw"              # "adam" | "adamw"
-    lr: float = 1e-3                      # peak learning rate
-    weight_decay: float = 1e-4            # L2 (adam) / decoupled (adamw) weight decay
-    batch_size: int = 16
-    epochs: int = 50
-    scheduler: str = "plateau"            # "plateau" | "cosine" | "none"
-    plateau_patience: int = 5             # ReduceLROnPlateau patience (epochs)
-    plateau_factor: float = 0.5           # ReduceLROnPlateau factor
-    warmup_epochs: int = 3                # linear warm-up before the cosine decay
-    early_stopping_patience: int | None = None  # stop after this many epochs without val improvement; None = off
-    grad_clip: float | None = None        # max total gradient norm; None = no clipping
     target_norm: bool = True              # z-score y with training statistics
     dropout: float | None = None          # head dropout; None = the model's default
     augment: bool | dict = False          # False, True (defaults) or Augment strengths
-    amp: bool | str = "auto"              # mixed precision: "auto" (CUDA only), True, False
-    device: str = "auto"                  # "auto" | "cpu" | "cuda[:N]"
-    seed: int = 0                         # seeds init, batch order, augmentation
-    num_threads: int | None = 1           # torch CPU threads (None: leave as is); 1: with any other load on a 2-core machine, 2 threads ran 8x slower
     pretrained: str | None = None         # LOCAL state-dict file to start from
     inner_val_frac: float = 0.15          # share of training patients held out for checkpoint selection in CV
     eval_batch_size: int = 64             # batch size for prediction
 
     def __post_init__(self):
-        for k, ok in dict(loss=("mse", "huber"), optimizer=("adam", "adamw"), scheduler=("plateau", "cosine", "none")).items():
-            if getattr(self, k) not in ok: raise ValueError(f"TrainConfig.{k}={getattr(self, k)!r}; choose one of {ok}")
-        if self.batch_size < 1 or self.epochs < 1: raise ValueError("batch_size and epochs must be >= 1")
+        super().__post_init__()
+        if self.loss not in ("mse", "huber"): raise ValueError(f"TrainConfig.loss={self.loss!r}; choose one of ('mse', 'huber')")
 
 SEED_PROTOCOL = TrainConfig(model="seed_simplecnn", loss="mse", optimizer="adam", lr=1e-4, weight_decay=0.0, batch_size=16,
                             epochs=50, scheduler="plateau", early_stopping_patience=None, grad_clip=None,
@@ -142,62 +123,12 @@ def make_augment(augment: bool | dict | Augment | None) -> Augment | None:
     if isinstance(augment, Augment): return augment
     return Augment() if augment is True else Augment(**augment)
 
-def amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
-    "Autocast dtype for this config on this device, or None for full precision."
-    on = (device.type == "cuda") if cfg.amp == "auto" else bool(cfg.amp)
-    if not on: return None
-    if device.type == "cuda": return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16
-
 # %% ../nbs/03_train.ipynb
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    "Adam or AdamW with the config's learning rate and weight decay."
-    cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-    return cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
-    "ReduceLROnPlateau like the original, per-epoch warm-up + cosine, or None."
-    if cfg.scheduler == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience)
-    if cfg.scheduler == "cosine":
-        w, E = cfg.warmup_epochs, cfg.epochs
-        f = lambda e: (e + 1) / (w + 1) if e < w else 0.5 * (1 + math.cos(math.pi * (e - w) / max(1, E - w)))
-        return torch.optim.lr_scheduler.LambdaLR(opt, f)
-    return None
-
 def make_loss(cfg: TrainConfig, y_sd_train: float):
     "Loss on the network's output units; the Huber delta is given in training-SD units of y."
     if cfg.loss == "mse": return F.mse_loss
     delta = cfg.huber_delta if cfg.target_norm else cfg.huber_delta * y_sd_train
     return lambda out, target: F.huber_loss(out, target, delta=delta)
-
-# %% ../nbs/03_train.ipynb
-def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    "Shuffled index batches; a trailing batch of one is merged into the previous one."
-    b = list(torch.randperm(n, generator=generator).split(batch_size))
-    if len(b) > 1 and len(b[-1]) == 1: b[-2:] = [torch.cat(b[-2:])]
-    return b
-
-def train_epoch(model: TargetScaled, X: torch.Tensor, y_z: torch.Tensor, # data on the device; y in network units
-                opt, loss_fn, cfg: TrainConfig, gen: torch.Generator, aug: Augment | None, aug_gen: torch.Generator,
-                scaler, dtype: torch.dtype | None) -> dict:
-    "One pass over the training set; returns train_loss, train_mse_g2, grad_norm (means over scans/batches)."
-    model.train(); dev = X.device
-    sums = torch.zeros(3, dtype=torch.float64, device=dev); nb = 0
-    for idx in _batches(len(X), cfg.batch_size, gen):
-        idx = idx.to(dev); xb, yb = X[idx], y_z[idx]
-        if aug is not None: xb = aug(xb, aug_gen)
-        with torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-            out = model(xb).float()
-        loss = loss_fn(out, yb)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward(); scaler.unscale_(opt)
-        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
-        scaler.step(opt); scaler.update()
-        sq_g = (((out.detach() - yb) * model.y_sd) ** 2).sum()
-        sums += torch.stack([loss.detach() * len(idx), sq_g, gn.detach()]).double(); nb += 1
-    s = sums.cpu().numpy()
-    return {"train_loss": s[0] / len(X), "train_mse_g2": s[1] / len(X), "grad_norm": s[2] / nb}
 
 # %% ../nbs/03_train.ipynb
 @torch.no_grad()
@@ -226,12 +157,6 @@ def ensemble_predict(models: list[nn.Module], # fitted models, e.g. one per CV f
     return np.mean([predict(m, X, cfg, batch_size) for m in models], axis=0)
 
 # %% ../nbs/03_train.ipynb
-def _setup(cfg: TrainConfig) -> torch.device:
-    "Threads, seeds and device for a run."
-    if cfg.num_threads: torch.set_num_threads(cfg.num_threads)
-    seed_everything(cfg.seed)
-    return torch.device(pick_device(cfg.device))
-
 def _val_row(model, Xv, yv, loss_fn, cfg) -> dict:
     "Validation metrics of the current weights (loss in loss units, the rest in g/cm²)."
     p = predict(model, Xv, cfg)
@@ -242,40 +167,24 @@ def _val_row(model, Xv, yv, loss_fn, cfg) -> dict:
 
 # %% ../nbs/03_train.ipynb
 def fit(X_train: np.ndarray, y_train: np.ndarray, # (n, S, H, W) slabs and their BMD, g/cm²
-        X_val: np.ndarray | None, y_val: np.ndarray | None, # checkpoint-selection set (None: keep the last epoch)
+        X_val: np.ndarray | None, y_val: np.ndarray | None, # checkpoint-selection set (None: select on the training loss)
         cfg: TrainConfig = TrainConfig(), # every knob
         progress: bool = False, # a tqdm bar over epochs
        ) -> tuple[TargetScaled, pd.DataFrame]: # best-val model (eval mode) and per-epoch history
-    "Train one model on in-memory arrays; keep the best-validation weights; return it with its history."
-    dev = _setup(cfg)
+    "Train one model on in-memory arrays with engine.fit_loop; keep the best-validation weights; return it with its history."
     y_train = np.asarray(y_train, np.float64); has_val = X_val is not None and len(X_val) > 0
     mu, sd = float(y_train.mean()), float(y_train.std()) or 1.0
-    net = build_model(cfg.model, X_train.shape[1], tuple(X_train.shape[2:]), cfg.dropout, cfg.pretrained)
-    model = TargetScaled(net, *((mu, sd) if cfg.target_norm else (0.0, 1.0))).to(dev)
-    X = torch.as_tensor(np.asarray(X_train, np.float32)).to(dev)
-    y_z = ((torch.as_tensor(y_train) - model.y_mean.double().cpu()) / model.y_sd.double().cpu()).float().to(dev)
-    opt = make_optimizer(model, cfg); sched, loss_fn = make_scheduler(opt, cfg), make_loss(cfg, sd)
-    gen, aug_gen = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
-    aug, dtype = make_augment(cfg.augment), amp_dtype(cfg, dev)
-    scaler = torch.amp.GradScaler(dev.type, enabled=dtype == torch.float16)
-    best_loss, best_state, best_epoch, rows, stale = math.inf, None, 0, [], 0
-    for epoch in tqdm(range(1, cfg.epochs + 1), disable=not progress, leave=False, desc=cfg.model):
-        t0, lr = time.perf_counter(), opt.param_groups[0]["lr"]
-        row = {"epoch": epoch, **train_epoch(model, X, y_z, opt, loss_fn, cfg, gen, aug, aug_gen, scaler, dtype), "lr": lr}
-        row.update(_val_row(model, X_val, np.asarray(y_val, float), loss_fn, cfg) if has_val else {"val_loss": row["train_loss"]})
-        row["seconds"] = time.perf_counter() - t0; rows.append(row)
-        if not math.isfinite(row["train_loss"]) or not math.isfinite(row["val_loss"]): row["stop_reason"] = "non-finite loss"; break
-        if row["val_loss"] < best_loss:
-            best_loss, best_epoch, stale = row["val_loss"], epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else: stale += 1
-        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau): sched.step(row["val_loss"])
-        elif sched is not None: sched.step()
-        if cfg.early_stopping_patience is not None and stale >= cfg.early_stopping_patience: row["stop_reason"] = "early_stopping"; break
-    rows[-1].setdefault("stop_reason", "epochs")
-    if best_state is not None: model.load_state_dict(best_state)
-    hist = pd.DataFrame(rows); hist["best"] = hist.epoch == best_epoch; hist["stop_reason"] = hist.stop_reason.fillna("")
-    return model.eval(), hist
+    with session(cfg) as dev:
+        net = build_model(cfg.model, X_train.shape[1], tuple(X_train.shape[2:]), cfg.dropout, cfg.pretrained)
+        model = TargetScaled(net, *((mu, sd) if cfg.target_norm else (0.0, 1.0))).to(dev)
+        X = torch.as_tensor(np.asarray(X_train, np.float32)).to(dev)
+        y_z = ((torch.as_tensor(y_train) - model.y_mean.double().cpu()) / model.y_sd.double().cpu()).float().to(dev)
+        loss_fn, aug, yv = make_loss(cfg, sd), make_augment(cfg.augment), np.asarray(y_val, float) if has_val else None
+        return fit_loop(model, X, y_z, loss_fn, cfg,
+                        validate=(lambda m: _val_row(m, X_val, yv, loss_fn, cfg)) if has_val else None,
+                        augment=(lambda x, y, g: (aug(x, g), y)) if aug is not None else None,
+                        batch_stats=lambda out, yb: {"train_mse_g2": (((out - yb) * model.y_sd) ** 2).sum()},
+                        progress=progress, desc=cfg.model)
 
 # %% ../nbs/03_train.ipynb
 def planted_slabs(n_patients: int = 200, # patients (a tenth of them get a second scan)
@@ -305,32 +214,33 @@ def planted_slabs(n_patients: int = 200, # patients (a tenth of them get a secon
     return X, y, ids
 
 # %% ../nbs/03_train.ipynb
+def cv_fold(split: dict,              # one task: repeat, fold, train_idx, test_idx
+            X: np.ndarray, y: np.ndarray, ids: np.ndarray, cfg: TrainConfig,
+           ) -> tuple[pd.DataFrame, pd.DataFrame, TargetScaled]:
+    "One (repeat, fold) task: fit on the training patients (inner validation for the checkpoint), predict the test fold."
+    rep, fold = int(split.get("repeat", 0)), int(split["fold"])
+    fcfg = replace(cfg, seed=cfg.seed + 1000 * rep + fold)
+    fit_idx, val_idx = inner_val_split(split["train_idx"], ids, y, frac=cfg.inner_val_frac, seed=fcfg.seed)
+    model, hist = fit(X[fit_idx], y[fit_idx], X[val_idx], y[val_idx], fcfg)
+    te = np.asarray(split["test_idx"])
+    pred = pd.DataFrame({"ID": ids[te], "fold": fold, "y_true": y[te], "y_pred": predict(model, X[te], fcfg), "repeat": rep, "scan": te})
+    return pred, hist.assign(repeat=rep, fold=fold, seed=fcfg.seed, n_fit=len(fit_idx), n_val=len(val_idx)), model.cpu()
+
 def cross_validate(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # slabs, BMD (g/cm²) and patient ID per scan
                    cfg: TrainConfig,       # training configuration (cfg.seed is the base seed)
                    splits: list[dict],     # from metrics.cv_splits: repeat, fold, train_idx, test_idx
                    progress: bool = True,  # tqdm over folds
                    per_patient: bool = False,    # average multi-scan patients (metrics.patient_level)
                    return_models: bool = False,  # also return the fitted fold models (on the CPU)
+                   executor=None,          # engine.run_folds: None runs the folds here, in order
                   ) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, list]:
     "Out-of-fold predictions (contract format) and per-epoch histories of every fold."
     y, ids = np.asarray(y, np.float64), np.asarray(ids)
-    preds, hists, models = [], [], []
-    bar = tqdm(splits, disable=not progress, desc=f"CV {cfg.model}")
-    for sp in bar:
-        rep, fold = int(sp.get("repeat", 0)), int(sp["fold"])
-        fcfg = replace(cfg, seed=cfg.seed + 1000 * rep + fold)
-        fit_idx, val_idx = inner_val_split(sp["train_idx"], ids, y, frac=cfg.inner_val_frac, seed=fcfg.seed)
-        model, hist = fit(X[fit_idx], y[fit_idx], X[val_idx], y[val_idx], fcfg)
-        te = np.asarray(sp["test_idx"])
-        preds.append(pd.DataFrame({"ID": ids[te], "fold": fold, "y_true": y[te], "y_pred": predict(model, X[te], fcfg),
-                                   "repeat": rep, "scan": te}))
-        hists.append(hist.assign(repeat=rep, fold=fold, seed=fcfg.seed, n_fit=len(fit_idx), n_val=len(val_idx)))
-        bar.set_postfix(val_r2=f"{hist.val_r2[hist.best].iloc[0]:.2f}")
-        if return_models: models.append(model.cpu())
-    pred_df = pd.concat(preds, ignore_index=True)
+    res = run_folds(splits, partial(cv_fold, X=X, y=y, ids=ids, cfg=cfg), executor, progress, desc=f"CV {cfg.model}")
+    pred_df = pd.concat([r[0] for r in res], ignore_index=True)
     if per_patient: pred_df = patient_level(pred_df)
-    out = (pred_df, pd.concat(hists, ignore_index=True))
-    return out + (models,) if return_models else out
+    out = (pred_df, pd.concat([r[1] for r in res], ignore_index=True))
+    return out + ([r[2] for r in res],) if return_models else out
 
 # %% ../nbs/03_train.ipynb
 def holdout(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # slabs, BMD (g/cm²), patient ID per scan
@@ -352,30 +262,25 @@ def save_model(model: TargetScaled,  # a fitted model
                cfg: TrainConfig,     # its configuration
                in_shape: tuple,      # (S, H, W) of one input slab
                path: str | Path,     # where to write (.pt)
-               **extra) -> Path:     # anything else worth keeping (e.g. test_idx of its fold)
-    "Write weights, target scaling, configuration and input shape to one file."
-    path = Path(path)
-    torch.save({"state_dict": {k: v.cpu() for k, v in model.net.state_dict().items()}, "y_mean": float(model.y_mean),
-                "y_sd": float(model.y_sd), "config": asdict(cfg), "in_shape": tuple(int(s) for s in in_shape), **extra}, path)
-    return path
+               **extra) -> Path:     # plain data worth keeping (e.g. test_idx of its fold)
+    "Write weights, target scaling, configuration and input shape as one engine checkpoint (kind 'bmd')."
+    return save_checkpoint(path, "bmd", asdict(cfg), model.net.state_dict(), y_mean=float(model.y_mean), y_sd=float(model.y_sd),
+                           in_shape=[int(s) for s in in_shape], **extra)
 
-def load_model(path: str | Path,  # a file written by save_model
-               device: str = "cpu") -> tuple[TargetScaled, TrainConfig, dict]: # model (eval), config, the whole record
-    "Rebuild a model saved by `save_model` (no download, no notebook needed; tensors and plain data only: `load_tensors`)."
-    rec = load_tensors(path, device, what="model file (save_model)")
-    cfg = TrainConfig(**{**rec["config"], "pretrained": None})
+def load_model(path: str | Path,  # a file written by save_model (this or the earlier layout)
+               device: str = "cpu") -> tuple[TargetScaled, TrainConfig, dict]: # model (eval), config, the record (meta + config)
+    "Rebuild a model saved by `save_model` (no download, no notebook needed; tensors and plain data only: `engine.load_checkpoint`)."
+    ck = load_checkpoint(path, device, kind="bmd")
+    cfg = TrainConfig(**{**ck["config"], "pretrained": None})
+    rec = {**ck["meta"], "config": ck["config"]}
     S, H, W = rec["in_shape"]
     model = TargetScaled(build_model(cfg.model, S, (H, W), cfg.dropout), rec["y_mean"], rec["y_sd"])
-    model.net.load_state_dict(rec["state_dict"])
+    model.net.load_state_dict(ck["state_dict"])
     return model.to(device).eval(), cfg, rec
 
 # %% ../nbs/03_train.ipynb
-from .metrics import metrics_with_ci
-
 RECOMMENDED = TrainConfig(model="cnn25d", loss="huber", optimizer="adamw", lr=1e-3, weight_decay=1e-4, batch_size=16, epochs=40,
                           scheduler="cosine", early_stopping_patience=10, grad_clip=1.0, target_norm=True, dropout=0.2, augment=True)
-FEATURE_MODELS = ("vbq_linear", "features_ridge", "features_svr", "features_gbr")
-FEATURE_COLUMNS = ["vbq", "body_mean_csf", "body_sd_csf", "body_p10_csf", "body_p90_csf", "body_cv", "grad_energy"]  # from preprocess.vertebral_features
 
 def resolve_config(model: str, # a network name of spine_study.models.MODELS
                    **overrides) -> TrainConfig:

@@ -5,6 +5,7 @@
 # %% ../nbs/03_train.ipynb 2
 from __future__ import annotations
 
+import time
 from functools import partial
 from dataclasses import asdict, dataclass, replace
 
@@ -19,10 +20,12 @@ from .metrics import inner_val_split, patient_level, r2
 from .models import build_model
 
 # %% auto 0
-__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled',
-           'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cv_fold',
-           'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv',
-           'plot_predictions', 'plot_learning_curves']
+__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'BASELINE_STATS', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig',
+           'TargetScaled', 'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit', 'planted_slabs',
+           'cv_fold', 'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config', 'cnn_embedding',
+           'cnn_svr_cv', 'plot_predictions', 'plot_learning_curves', 'StudyInputs', 'prepare_inputs', 'study_splits',
+           'FittedStudyModel', 'fit_study_model', 'baseline_comparison', 'TrainingStudy', 'study_metrics',
+           'train_study', 'record_training_study']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -355,3 +358,187 @@ def plot_learning_curves(history: pd.DataFrame):
         a.plot(h.epoch, h.train_mse_g2, lw=0.8); b.plot(h.epoch, h.val_mse_g2, lw=0.8)
     for ax, t in ((a, "train"), (b, "validation")): ax.set(yscale="log", xlabel="epoch", ylabel="MSE (g/cm²)²", title=f"{t} loss per fold")
     fig.tight_layout(); return fig
+
+# %% ../nbs/03_train.ipynb
+from .cohort import problems_table
+from .data import dataset_fingerprint, load_cohort
+from .evaluation import FEATURE_COLUMNS, FEATURE_MODELS, evaluate, feature_cv
+from .metrics import cv_splits, paired_r2_difference, seed_holdout_split
+from .preprocess import plan_from_fingerprint, preprocess_cohort, qc_problems, qc_summary, whole_slices
+
+@dataclass
+class StudyInputs:
+    "A cohort made ready for training: slabs, their table, labels, and how they were made."
+    cohort: object                # spine_study.cohort.Cohort
+    fingerprint: dict             # data.dataset_fingerprint
+    plan: object                  # preprocess.PreprocessPlan
+    prep: object                  # preprocess.Prepared (X, table, key, cache_hit, seconds)
+    centres: pd.DataFrame | None  # the L1-L5 centres that placed the crops
+    centres_from: str             # "landmarks.csv" | "predicted" | "none"
+    problems: pd.DataFrame        # severity, where, message: cohort, landmarks and QC gates
+    qc: dict                      # preprocess.qc_summary
+    @property
+    def X(self) -> np.ndarray: return self.prep.X
+    @property
+    def table(self) -> pd.DataFrame: return self.prep.table
+    @property
+    def y(self) -> np.ndarray: return self.prep.table.BMD.to_numpy(float)
+    @property
+    def ids(self) -> np.ndarray: return self.prep.table.ID.astype(str).to_numpy()
+    @property
+    def no_features(self) -> pd.Series: return self.prep.table[FEATURE_COLUMNS].isna().any(axis=1)   # bodies not found
+
+# %% ../nbs/03_train.ipynb
+def prepare_inputs(data_dir=None, metadata=None, # the cohort (None: the embedded phantom)
+                   n_slices=None, out_size=None, norm=None, guide=None, align=None, # plan overrides (None: from the data)
+                   landmarks: str = "auto", landmark_model=None, # where the L1-L5 centres come from (localise.guide_landmarks)
+                  ) -> StudyInputs:
+    "Read and validate the cohort, place the crops on L1-L5 centres, preprocess (cached) and measure the QC gates."
+    from spine_study.localise import guide_landmarks
+    cohort = load_cohort(data_dir, metadata)
+    fp = dataset_fingerprint(cohort)
+    plan = plan_from_fingerprint(fp, n_slices=n_slices, out_size=out_size, norm=norm, guide=guide, align=align)
+    centres, centres_from, lm_problems = guide_landmarks(cohort, landmarks, landmark_model)
+    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=centres)
+    problems = problems_table([*cohort.problems, *lm_problems, *qc_problems(prep.table)])
+    return StudyInputs(cohort, fp, plan, prep, centres, centres_from, problems, qc_summary(prep.table))
+
+def study_splits(ids: np.ndarray, y: np.ndarray, split: str = "cv", folds: int = 5, repeats: int = 2, seed: int = 0,
+                ) -> tuple[list[dict], dict | None]:  # the splits evaluated; the 192/24/24 split itself for "seed_holdout"
+    "Repeated grouped, BMD-stratified K-fold, or the original single 192/24/24 patient split."
+    if split == "cv": return cv_splits(ids, y, folds=folds, repeats=repeats, seed=seed), None
+    if split != "seed_holdout": raise ValueError(f"split must be 'cv' or 'seed_holdout', not {split!r}")
+    ho = seed_holdout_split(ids, y, seed=seed)
+    return [dict(repeat=0, fold="test", train_idx=np.concatenate([ho["train_idx"], ho["val_idx"]]), test_idx=ho["test_idx"])], ho
+
+# %% ../nbs/03_train.ipynb
+@dataclass
+class FittedStudyModel:
+    "What training the study's model on its splits gave."
+    pred: pd.DataFrame                 # out-of-fold (or hold-out test) predictions, scan-level, `scan` = row of X
+    history: pd.DataFrame | None       # per-epoch history of every fold (networks only)
+    models: list                       # fitted networks: one per fold, or the hold-out model ([] for feature models)
+    cfg: TrainConfig | None            # the recipe (None for feature models)
+    pred_val_and_test: pd.DataFrame | None = None   # the hold-out's validation and test predictions
+
+def fit_study_model(inp: StudyInputs, splits: list[dict], ho: dict | None, model: str = "cnn25d",
+                    overrides: dict | None = None,  # recipe overrides (resolve_config), None values take the protocol's
+                    seed: int = 0, device: str = "cpu", executor=None) -> FittedStudyModel:
+    "Train the study's model (a network under its protocol, or a feature baseline) on the splits."
+    X, y, ids = inp.X, inp.y, inp.ids
+    if model in FEATURE_MODELS: return FittedStudyModel(feature_cv(inp.table[FEATURE_COLUMNS], y, ids, splits, model, seed), None, [], None)
+    cfg = resolve_config(model, **(overrides or {}), device=device, seed=seed)
+    if ho is None:
+        pred, history, models = cross_validate(X, y, ids, cfg, splits, return_models=True, executor=executor)
+        return FittedStudyModel(pred, history, models, cfg)
+    pred_ho, history, ho_model = holdout(X, y, ids, cfg, ho)   # the original protocol: train on 192, pick the epoch on 24, test on 24
+    return FittedStudyModel(pred_ho[pred_ho.fold == "test"].assign(repeat=0), history, [ho_model], cfg, pred_ho)
+
+# %% ../nbs/03_train.ipynb
+BASELINE_STATS = ("r2", "r2_ci95", "delta_r2", "delta_r2_ci95")   # what metrics.json keeps of each baseline, as `<baseline>_<stat>`
+
+def baseline_comparison(inp: StudyInputs, splits: list[dict], pp: pd.DataFrame, m: dict, model: str,
+                        epochs: int | None = None, seed: int = 0, device: str = "cpu", n_boot: int = 2000,
+                        baselines: bool = True,  # fit the baselines (False: the model and the mean predictor only)
+                       ) -> tuple[pd.DataFrame, dict]:  # comparison table; per-patient predictions of each baseline
+    "Every baseline on the same splits, each with its paired ΔR² (the model minus the baseline, same patients and resamples)."
+    rows, base_pp = [], {}
+    if baselines and model not in FEATURE_MODELS:
+        y, ids = inp.y, inp.ids
+        base_pred = {name: feature_cv(inp.table[FEATURE_COLUMNS], y, ids, splits, name, seed) for name in FEATURE_MODELS}
+        man = inp.cohort.manifest
+        W = np.stack([whole_slices(Path(inp.cohort.data_dir) / p, scan_label=s) for p, s in zip(man.path, man.scan)])
+        base_pred["cnn_features_svr"] = cnn_svr_cv(W, y, ids, splits, resolve_config("cnn25d", epochs=epochs, device=device, seed=seed))
+        for name, bp in base_pred.items():
+            base_pp[name], bm = evaluate(bp, y, ids, splits, n_boot=n_boot, seed=seed)
+            d, d_ci = paired_r2_difference(pp, base_pp[name], n_boot=n_boot, seed=seed)
+            rows.append(dict(model=name, r2=bm["r2"], r2_ci95=bm["r2_ci95"], mae=bm["mae"], spread_ratio=bm["spread_ratio"],
+                             delta_r2=d, delta_r2_ci95=d_ci))
+    tab = pd.DataFrame([dict(model=model, r2=m["r2"], r2_ci95=m["r2_ci95"], mae=m["mae"], spread_ratio=m["spread_ratio"]),
+                        dict(model="mean predictor", r2=m["baseline_r2"], r2_ci95=m["baseline_r2_ci95"], mae=m["baseline_mae"],
+                             spread_ratio=0.0), *rows])
+    return tab, base_pp
+
+# %% ../nbs/03_train.ipynb
+@dataclass
+class TrainingStudy:
+    "One 03_train study: its inputs, splits, fitted model, evaluation, baselines and flat metrics."
+    inputs: StudyInputs
+    model: str
+    split: str
+    splits: list[dict]
+    fitted: FittedStudyModel
+    per_patient: pd.DataFrame        # evaluation.patient_predictions: ID, y_true, y_pred, baseline
+    comparison: pd.DataFrame         # the model, the mean predictor and every baseline (paired ΔR²)
+    baseline_per_patient: dict       # baseline name -> its per-patient predictions
+    metrics: dict                    # flat, as metrics.json holds them (timings aside)
+    seconds: float
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        "Scan-level predictions in the contract format, `scan` as the scan's label."
+        out = self.fitted.pred.copy(); out["scan"] = self.inputs.table.scan.to_numpy()[out.scan.to_numpy()]
+        return out[["ID", "fold", "y_true", "y_pred", "repeat", "scan"]]
+
+def study_metrics(inp: StudyInputs, model: str, split: str, m: dict, comparison: pd.DataFrame) -> dict:
+    "The flat metrics of a training study: the model's (with CIs), QC, counts, and each baseline's BASELINE_STATS."
+    extra = {f"{r['model']}_{k}": r[k] for r in comparison.to_dict("records")[2:] for k in BASELINE_STATS}
+    return dict(model=model, split=split, n_scans_without_features=int(inp.no_features.sum()),
+                n_scans_skipped=int(inp.cohort.n_skipped), centres_from=inp.centres_from, **inp.qc, **m, **extra)
+
+# %% ../nbs/03_train.ipynb
+def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto", model: str = "cnn25d",
+                loss=None, epochs=None, batch_size=None, lr=None, weight_decay=None, dropout=None, augment=None, target_norm=None,
+                scheduler=None, early_stopping=None, grad_clip=None, pretrained=None,  # recipe overrides (None: the protocol's)
+                folds: int = 5, repeats: int = 2, split: str = "cv",
+                n_slices=None, out_size=None, norm=None, landmarks: str = "auto", landmark_model=None, guide=None, align=None,
+                baselines: bool = True, n_boot: int = 2000, executor=None,
+                **ignored,  # other notebook parameters (reports_dir)
+               ) -> TrainingStudy:
+    "The 03_train study with the notebook's parameters: inputs, splits, the model, its evaluation and the paired baselines."
+    t0 = time.time()
+    from spine_study.core import pick_device
+    dev = pick_device(device)
+    inp = prepare_inputs(data_dir, metadata, n_slices, out_size, norm, guide, align, landmarks, landmark_model)
+    splits, ho = study_splits(inp.ids, inp.y, split, folds, repeats, seed)
+    rec = dict(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, dropout=dropout, augment=augment,
+               target_norm=target_norm, scheduler=scheduler, early_stopping_patience=early_stopping, grad_clip=grad_clip, pretrained=pretrained)
+    fitted = fit_study_model(inp, splits, ho, model, rec, seed, dev, executor)
+    pp, m = evaluate(fitted.pred, inp.y, inp.ids, splits, n_boot=n_boot, seed=seed)
+    comp, base_pp = baseline_comparison(inp, splits, pp, m, model, epochs, seed, dev, n_boot, baselines)
+    return TrainingStudy(inp, model, split, splits, fitted, pp, comp, base_pp, study_metrics(inp, model, split, m, comp), time.time() - t0)
+
+# %% ../nbs/03_train.ipynb
+def _ci_text(c) -> str: return f"[{c[0]:.3f}, {c[1]:.3f}]" if isinstance(c, (list, tuple)) else ""
+
+def record_training_study(run, study: TrainingStudy,
+                          close: bool = True,  # close the figures (False: leave them for the notebook to show)
+                         ) -> dict:  # figure name -> matplotlib figure
+    "Write a TrainingStudy into a run directory: plan, centres, splits, tables, the model file, figures and metrics."
+    import matplotlib.pyplot as plt
+    inp, f = study.inputs, study.fitted
+    run.set_env(data_fingerprint=inp.fingerprint["files_hash"], preprocess_key=inp.prep.key)
+    if inp.centres is not None: inp.centres.to_csv(run.file("centres.csv"), index=False)   # 04 rebuilds the same inputs from it
+    run.save_json({**asdict(inp.plan), "cache_key": inp.prep.key, "centres_from": inp.centres_from}, "plan.json")
+    run.save_table(inp.problems, "problems.csv"); run.save_table(inp.table, "preprocess_table.csv")
+    run.save_json([{k: (np.asarray(v).tolist() if k.endswith("idx") else v) for k, v in s.items()} for s in study.splits], "splits.json")
+    if f.cfg is not None:
+        run.save_json(asdict(f.cfg), "train_config.json")
+        ho = f.pred_val_and_test is not None
+        test_idx = f.pred_val_and_test.scan[f.pred_val_and_test.fold == "test"] if ho else study.splits[0]["test_idx"]
+        save_model(f.models[0], f.cfg, inp.X.shape[1:], run.file("model.pt"), test_idx=np.asarray(test_idx).tolist(),
+                   which="seed hold-out" if ho else "repeat 0, fold 0")
+        if ho: run.save_table(f.pred_val_and_test, "predictions_val_and_test.csv")
+    if study.baseline_per_patient:
+        run.save_table(pd.concat([p.assign(model=n) for n, p in study.baseline_per_patient.items()]), "baseline_predictions_per_patient.csv")
+    c = study.comparison
+    run.save_table(c.assign(r2_ci95=c.r2_ci95.map(_ci_text), **({"delta_r2_ci95": c.delta_r2_ci95.map(_ci_text)} if "delta_r2_ci95" in c else {})),
+                   "comparison.csv")
+    run.save_table(study.predictions, "predictions.csv"); run.save_table(study.per_patient, "predictions_per_patient.csv")
+    if f.history is not None: run.save_table(f.history, "history.csv")
+    figs = {"pred_vs_true": plot_predictions(study.per_patient, study.metrics, f"{study.model} ({study.split})")}
+    if f.history is not None: figs["learning_curves"] = plot_learning_curves(f.history)
+    for name, fig in figs.items(): run.save_figure(fig, name)
+    if close: plt.close("all")
+    run.log_metrics(headline="r2", seconds=study.seconds, **study.metrics)
+    return figs

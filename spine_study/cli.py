@@ -6,7 +6,7 @@
 __all__ = ['STOP_SIGNALS', 'STOPPING', 'KERNEL_NOISE', 'PATH_PARAMS', 'STUDY', 'STUDY_PLAN', 'TRANSFER', 'ABLATION_CV',
            'ABLATION', 'resolve_notebook', 'parse_params', 'Stopped', 'fail_on_signals', 'is_kernel_noise',
            'forward_stderr', 'quiet_kernel_manager', 'problems_summary', 'absolute_paths', 'check_run_params',
-           'run_notebook', 'RunFailed', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run',
+           'RunFailed', 'run_notebook', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run',
            'ablation_reference', 'ablation_table', 'write_ablation', 'run_ablation', 'main']
 
 # %% ../nbs/90_cli.ipynb
@@ -32,6 +32,7 @@ def resolve_notebook(notebook: str | Path, # a stem ("03_train"), file name or p
         if cand.is_file(): return cand.resolve()
     raise FileNotFoundError(f"no notebook {notebook!r} (looked for {p} and nbs/{p.name})")
 
+# %% ../nbs/90_cli.ipynb
 def parse_params(pairs: list, # [(NAME, VALUE), ...] as strings from the command line
                 ) -> dict:
     "Typed parameters from `-p NAME VALUE` pairs, typed as papermill types them."
@@ -85,6 +86,7 @@ def forward_stderr(src,  # the kernel's stderr (a binary stream)
         out = dst or sys.stderr
         out.write(line); out.flush()
 
+# %% ../nbs/90_cli.ipynb
 _FORWARDERS = []  # threads copying a kernel's stderr; joined when its run ends
 
 def quiet_kernel_manager() -> type:
@@ -139,6 +141,13 @@ def absolute_paths(params: dict) -> dict:
     return {k: str(Path(v).resolve()) if k in PATH_PARAMS and isinstance(v, str) and not Path(v).is_absolute() and Path(v).exists()
             else v for k, v in params.items()}
 
+# %% ../nbs/90_cli.ipynb
+def _literal(src: str):
+    "papermill's inspect_notebook gives defaults as source text; evaluate the literals."
+    import ast
+    try: return ast.literal_eval(src)
+    except (ValueError, SyntaxError): return src
+
 def check_run_params(nb: Path, # the notebook file
                      params: dict, # parameter overrides, as given
                     ) -> tuple[dict, dict]:
@@ -156,6 +165,15 @@ def check_run_params(nb: Path, # the notebook file
     if problems: raise ParameterError(nb.stem, problems)
     return params, declared
 
+# %% ../nbs/90_cli.ipynb
+class RunFailed(RuntimeError):
+    "A notebook run that ended `failed`; carries the run directory (and the stop signal's name, when one ended it)."
+    def __init__(self, run_dir, error, signal: str | None = None):
+        self.run_dir, self.error, self.signal = run_dir, error, signal
+        super().__init__(f"run failed: {error} ({run_dir})")
+    def __reduce__(self): return RunFailed, (self.run_dir, self.error, self.signal)   # crosses process pools intact
+
+# %% ../nbs/90_cli.ipynb
 def run_notebook(notebook: str | Path, # stem, file name or path of the notebook
                  params: dict | None = None, # parameter overrides
                  log_output: bool = False, # stream the notebook's output to stderr
@@ -188,19 +206,6 @@ def run_notebook(notebook: str | Path, # stem, file name or path of the notebook
     if st["status"] != "complete": raise RunFailed(run_dir, st.get("error"))
     return run_dir
 
-class RunFailed(RuntimeError):
-    "A notebook run that ended `failed`; carries the run directory (and the stop signal's name, when one ended it)."
-    def __init__(self, run_dir, error, signal: str | None = None):
-        self.run_dir, self.error, self.signal = run_dir, error, signal
-        super().__init__(f"run failed: {error} ({run_dir})")
-    def __reduce__(self): return RunFailed, (self.run_dir, self.error, self.signal)   # crosses process pools intact
-
-def _literal(src: str):
-    "papermill's inspect_notebook gives defaults as source text; evaluate the literals."
-    import ast
-    try: return ast.literal_eval(src)
-    except (ValueError, SyntaxError): return src
-
 # %% ../nbs/90_cli.ipynb
 def is_study_notebook(nb_path: str | Path) -> bool:
     "Whether a notebook has a papermill `parameters` cell (a study notebook, not only functions)."
@@ -208,6 +213,7 @@ def is_study_notebook(nb_path: str | Path) -> bool:
     nb = nbformat.read(str(nb_path), as_version=4)
     return any(c.cell_type == "code" and "parameters" in c.metadata.get("tags", []) for c in nb.cells)
 
+# %% ../nbs/90_cli.ipynb
 # the recommended network at 5-fold x 1 repeat in the study (the notebook's default is x 2): with the cnn_features_svr
 # baseline it trains ten networks, and at x 2 twenty, which alone took 26 of the study's 31 minutes on 2 cores
 STUDY = [("01_data", {}), ("02_preprocess", {}), ("03_train", {"model": "seed_simplecnn", "split": "seed_holdout"}),
@@ -215,6 +221,7 @@ STUDY = [("01_data", {}), ("02_preprocess", {}), ("03_train", {"model": "seed_si
 STUDY_PLAN = [[[0, 1]],                 # stages (in order) of chains (in parallel) of STUDY indices (in order)
               [[2, 4], [3, 5], [6]]]
 
+# %% ../nbs/90_cli.ipynb
 def _takes_run_id(nb: Path) -> bool:
     import papermill as pm
     return "run_id" in pm.inspect_notebook(str(nb))
@@ -246,6 +253,7 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
         print(f"[study] {stem} -> {prev}", file=sys.stderr, flush=True)
     return out
 
+# %% ../nbs/90_cli.ipynb
 def run_study(only: list | None = None, # notebook stems to run (default: all)
               log_output: bool = False, reports_dir: str = "reports",
               jobs: int | None = None,  # chains at a time, each in its own process (default: min(2, CPU cores))
@@ -324,6 +332,7 @@ def _matches(run_params: dict, wanted: dict, declared: dict) -> bool:
         if not ok: return False
     return True
 
+# %% ../nbs/90_cli.ipynb
 def _complete_train_runs(reports_dir: str | Path) -> list:
     "(run directory, params) of every complete 03_train run, oldest first."
     import json as _json
@@ -340,6 +349,7 @@ def find_run(want: dict,                       # 03_train parameter overrides (d
     hits = [d for d, p in (_complete_train_runs(reports_dir) if _runs is None else _runs) if _matches(p, want, declared)]
     return hits[-1] if hits else None
 
+# %% ../nbs/90_cli.ipynb
 def ablation_reference(i: int) -> int | None:
     "The ABLATION row that row `i` is compared with: the original recipe under K-fold for additions, the combined recipe for removals."
     label = ABLATION[i][0]
@@ -347,6 +357,7 @@ def ablation_reference(i: int) -> int | None:
     combined = next(j for j, (l, _) in enumerate(ABLATION) if l.startswith("all combined:"))
     return combined if label.startswith("all combined") and i != combined else 1
 
+# %% ../nbs/90_cli.ipynb
 def _per_patient(run_dir: Path | None) -> "pd.DataFrame | None":
     "A run's predictions_per_patient.csv (scans and repeats averaged: what its metrics score), or None."
     import pandas as pd
@@ -377,6 +388,7 @@ def ablation_table(reports_dir: str | Path = "reports",
                      "delta_r2_ci_high": dci[1], "run": hit.name if hit else None})
     return pd.DataFrame(rows)
 
+# %% ../nbs/90_cli.ipynb
 def write_ablation(reports_dir: str | Path = "reports") -> Path:
     "Write reports/ablation.md and ablation.csv from the runs that exist; return the markdown path."
     from spine_study.core import md_table
@@ -404,6 +416,7 @@ def write_ablation(reports_dir: str | Path = "reports") -> Path:
     (out / "ablation.md").write_text("\n".join(head) + "\n\n" + md_table(show[cols].fillna("")) + "\n", encoding="utf-8")
     return out / "ablation.md"
 
+# %% ../nbs/90_cli.ipynb
 def _run_one(args) -> str:
     "Worker: one run, its directory or the error (never raises, so one bad row does not stop the sweep)."
     stem, params = args
@@ -476,6 +489,7 @@ def _after_run(run_dir: Path) -> None:
     try: write_index(Path(run_dir).parent.parent)
     except OSError as e: print(f"index not refreshed: {e}", file=sys.stderr)
 
+# %% ../nbs/90_cli.ipynb
 def main(argv: list | None = None) -> int:
     "Entry point of the `spine-study` console script."
     a = _parser().parse_args(argv)

@@ -171,6 +171,7 @@ def write_status(run_dir: str | Path, status: str, **fields) -> dict:
     dump_json(s, Path(run_dir) / "status.json")
     return s
 
+# %% ../nbs/00_core.ipynb
 def process_record(prefix: str = "", # "" for the notebook's own process, "runner_" for the CLI that completes the run
                   ) -> dict:
     "This process as status.json records it: `{prefix}pid`, `{prefix}pid_started` (its start time) and `host`."
@@ -391,6 +392,7 @@ def md_table(df) -> str:
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
 
+# %% ../nbs/00_core.ipynb
 def _fmt_headline(r) -> str:
     if r.headline is None or r.value is None: return ""
     ci = f" [{r.ci95[0]:.3f}, {r.ci95[1]:.3f}]" if isinstance(r.ci95, list) and len(r.ci95) == 2 else ""

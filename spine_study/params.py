@@ -54,6 +54,7 @@ class Param:
         if self.kind not in KINDS: raise ValueError(f"Param kind {self.kind!r}; choose one of {tuple(KINDS)}")
         if (self.kind == "choice") != bool(self.choices): raise ValueError("choices belong to kind 'choice', and it needs them")
 
+# %% ../nbs/00e_params.ipynb
 def Int(lo=None, hi=None, none=None, multiple_of=None) -> Param: return Param("int", none, lo, hi, multiple_of=multiple_of)
 def Float(lo=None, hi=None, none=None, above=False, below=False) -> Param: return Param("float", none, lo, hi, above, below)
 def Bool(none=None) -> Param: return Param("bool", none)
@@ -80,9 +81,6 @@ def allowed(p: Param) -> str:
     return s + (f", or None ({p.none})" if p.none is not None else "")
 
 # %% ../nbs/00e_params.ipynb
-_TRUE, _FALSE = ("true", "yes", "on"), ("false", "no", "off")
-_DEVICE = re.compile(r"(auto|cpu|mps|cuda(:\d+)?)")
-
 def _int(v):
     "v as an int, or None when it is not a whole number."
     if isinstance(v, bool): return None
@@ -109,6 +107,51 @@ def _in_range(p: Param, x) -> bool:
     if p.hi is not None and (x >= p.hi if p.below else x > p.hi): return False
     return not (p.multiple_of and x % p.multiple_of)
 
+def _convert_number(p: Param, value) -> tuple:
+    "An int or float parameter: a number (or text spelling one) within its range."
+    x = _int(value) if p.kind == "int" else _float(value)
+    if x is None: return value, "not a whole number" if p.kind == "int" else "not a number"
+    return (x, None) if _in_range(p, x) else (value, "out of range")
+
+# %% ../nbs/00e_params.ipynb
+_TRUE, _FALSE = ("true", "yes", "on"), ("false", "no", "off")
+_DEVICE = re.compile(r"(auto|cpu|mps|cuda(:\d+)?)")
+
+def _convert_bool(p: Param, value) -> tuple:
+    "True or False, or text spelling one; a number is not a yes/no."
+    if isinstance(value, bool): return value, None
+    if hasattr(value, "dtype") and str(getattr(value, "dtype", "")) == "bool": return bool(value), None
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE: return value.strip().lower() in _TRUE, None
+    return value, "not True or False"
+
+def _convert_choice(p: Param, value) -> tuple:
+    "One of the allowed words, whatever its case."
+    if isinstance(value, str):
+        if value in p.choices: return value, None
+        near = [c for c in p.choices if isinstance(c, str) and c.lower() == value.strip().lower()]
+        if len(near) == 1: return near[0], None
+    return value, "not one of the allowed values"
+
+def _convert_device(p: Param, value) -> tuple:
+    "A torch device name, in lower case."
+    if isinstance(value, str) and _DEVICE.fullmatch(value.strip().lower()): return value.strip().lower(), None
+    return value, "not a device name"
+
+# %% ../nbs/00e_params.ipynb
+def _convert_ints(p: Param, value) -> tuple:
+    "A list of whole numbers, each within the range."
+    items = value
+    if isinstance(value, str):
+        s = value.strip()
+        try: items = ast.literal_eval(s) if s[:1] in "[(" else [t for t in s.replace(";", ",").split(",") if t.strip()]
+        except (ValueError, SyntaxError): return value, "not a list of whole numbers"
+    if isinstance(items, (int, float)) and not isinstance(items, bool): items = [items]
+    if not isinstance(items, (list, tuple)) or not items: return value, "not a list of whole numbers"
+    xs = [_int(i) for i in items]
+    if any(x is None for x in xs): return value, "not a list of whole numbers"
+    return (xs, None) if all(_in_range(p, x) for x in xs) else (value, "a number out of range")
+
+# %% ../nbs/00e_params.ipynb
 def _find(value, look_in: list, is_ok) -> Path | None:
     "The first of value (absolute, or under each folder of look_in) that is_ok, else None."
     q = Path(value).expanduser()
@@ -122,6 +165,7 @@ def _not_found(value, look_in: list, thing: str) -> str:
                                                            " (it is a folder)" if thing == "file" and q.is_dir() else "")
     return f"there is no {thing} {value} in {' nor in '.join(str(d) for d in look_in)}"
 
+# %% ../nbs/00e_params.ipynb
 def writable_problem(reports_dir) -> str | None:
     "Why run directories cannot be written under `reports_dir` (as the notebooks resolve it), or None when they can."
     target = resolve_reports_dir(reports_dir)
@@ -136,45 +180,10 @@ def writable_problem(reports_dir) -> str | None:
         return None
     return f"no part of {target} exists"
 
-def convert(p: Param, value, look_in: list | None = None, data_dir=None) -> tuple:
-    "(converted value, None) when `value` is allowed by `p`; (value, why not) otherwise."
-    look_in = [Path.cwd()] if look_in is None else [Path(d) for d in look_in]
-    if value is None or (isinstance(value, str) and value == "None" and p.none is not None):  # -r NAME None
-        return (None, None) if p.none is not None else (value, "None is not allowed")
+# %% ../nbs/00e_params.ipynb
+def _convert_path(p: Param, value, look_in: list, data_dir=None) -> tuple:
+    "A text, reports, folder, file or sheet parameter: a non-empty text naming something that is where it must be."
     k = p.kind
-    if k == "int":
-        x = _int(value)
-        if x is None: return value, "not a whole number"
-        return (x, None) if _in_range(p, x) else (value, "out of range")
-    if k == "float":
-        x = _float(value)
-        if x is None: return value, "not a number"
-        return (x, None) if _in_range(p, x) else (value, "out of range")
-    if k == "bool":
-        if isinstance(value, bool): return value, None
-        if hasattr(value, "dtype") and str(getattr(value, "dtype", "")) == "bool": return bool(value), None
-        if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE: return value.strip().lower() in _TRUE, None
-        return value, "not True or False"
-    if k == "choice":
-        if isinstance(value, str):
-            if value in p.choices: return value, None
-            near = [c for c in p.choices if isinstance(c, str) and c.lower() == value.strip().lower()]
-            if len(near) == 1: return near[0], None
-        return value, "not one of the allowed values"
-    if k == "device":
-        if isinstance(value, str) and _DEVICE.fullmatch(value.strip().lower()): return value.strip().lower(), None
-        return value, "not a device name"
-    if k == "ints":
-        items = value
-        if isinstance(value, str):
-            s = value.strip()
-            try: items = ast.literal_eval(s) if s[:1] in "[(" else [t for t in s.replace(";", ",").split(",") if t.strip()]
-            except (ValueError, SyntaxError): return value, "not a list of whole numbers"
-        if isinstance(items, (int, float)) and not isinstance(items, bool): items = [items]
-        if not isinstance(items, (list, tuple)) or not items: return value, "not a list of whole numbers"
-        xs = [_int(i) for i in items]
-        if any(x is None for x in xs): return value, "not a list of whole numbers"
-        return (xs, None) if all(_in_range(p, x) for x in xs) else (value, "a number out of range")
     if not isinstance(value, (str, Path)) or not str(value).strip(): return value, "not a text" if k == "text" else "not a path"
     value = str(value) if isinstance(value, Path) else value
     if k == "text": return value, None
@@ -193,6 +202,18 @@ def convert(p: Param, value, look_in: list | None = None, data_dir=None) -> tupl
     raise AssertionError(k)
 
 # %% ../nbs/00e_params.ipynb
+_CONVERTERS = {"int": _convert_number, "float": _convert_number, "bool": _convert_bool, "choice": _convert_choice,
+               "device": _convert_device, "ints": _convert_ints}   # by kind; every other kind names something: _convert_path
+
+def convert(p: Param, value, look_in: list | None = None, data_dir=None) -> tuple:
+    "(converted value, None) when `value` is allowed by `p`; (value, why not) otherwise."
+    look_in = [Path.cwd()] if look_in is None else [Path(d) for d in look_in]
+    if value is None or (isinstance(value, str) and value == "None" and p.none is not None):  # -r NAME None
+        return (None, None) if p.none is not None else (value, "None is not allowed")
+    if p.kind in _CONVERTERS: return _CONVERTERS[p.kind](p, value)
+    return _convert_path(p, value, look_in, data_dir)
+
+# %% ../nbs/00e_params.ipynb
 NETWORKS = ("seed_simplecnn", "cnn25d", "cnn3d", "resnet18_25d")                    # spine_study.models.MODELS
 FEATURE_MODELS = ("vbq_linear", "features_ridge", "features_svr", "features_gbr")   # spine_study.evaluation.FEATURE_MODELS
 NORM_METHODS = ("zscore", "robust", "reference")                                     # spine_study.preprocess.NORM_METHODS
@@ -201,6 +222,7 @@ LANDMARK_SOURCES = ("auto", "true", "predicted", "none")                        
 CONVENTIONS = ("body", "disc")                                                       # spine_study.localise.CONVENTIONS
 MAX_SEED = 2**32 - 1                                                                 # numpy's seeds end here
 
+# %% ../nbs/00e_params.ipynb
 SHARED = {   # the parameters every study notebook takes (DESIGN: data_dir, metadata, reports_dir, seed, device)
     "data_dir": Param("folder", "the embedded phantom cohort"),
     "metadata": Param("sheet", "metadata.xlsx or metadata.csv in data_dir"),
@@ -216,52 +238,60 @@ _PLAN = {    # preprocessing choices 02 and 03 share (None: the plan derived fro
 }
 N_BOOT = Int(100, none=None)   # bootstrap resamples: fewer cannot place the ends of a 95 % interval
 
-NOTEBOOK_PARAMS = {
-    "01_data": dict(SHARED),
-    "02_preprocess": {**SHARED, "n_slices": _PLAN["n_slices"], "out_size": _PLAN["out_size"], "norm": _PLAN["norm"],
-                      "target_spacing_mm": Float(0, none="from the fingerprint", above=True), "guide": _PLAN["guide"],
-                      "workers": Int(1)},
-    "03_train": {**SHARED,
-        "model": Choice(*NETWORKS, *FEATURE_MODELS),
-        "loss": Choice("mse", "huber", none="the model's recipe"),
-        "epochs": Int(1, none="the model's recipe"),
-        "batch_size": Int(1, none="the model's recipe"),
-        "lr": Float(0, 1, none="the model's recipe", above=True),
-        "weight_decay": Float(0, none="the model's recipe"),
-        "dropout": Float(0, 1, none="the model's default", below=True),
-        "augment": Bool(none="the model's recipe"),
-        "target_norm": Bool(none="the model's recipe"),
-        "scheduler": Choice("plateau", "cosine", "none", none="the model's recipe"),
-        "early_stopping": Int(0, none="the model's recipe; 0 turns it off"),
-        "grad_clip": Float(0, none="the model's recipe; 0 turns it off"),
-        "pretrained": Param("file", "start from random weights"),
-        "folds": Int(2), "repeats": Int(1),
-        "split": Choice("cv", "seed_holdout"),
-        **{k: _PLAN[k] for k in ("n_slices", "out_size", "norm")},
-        "landmarks": Choice(*LANDMARK_SOURCES),
-        "landmark_model": Param("file", "the model trained on the embedded phantom"),
-        "guide": _PLAN["guide"],
-        "align": Choice("spine", "none", none="from the plan: 'spine'"),
-        "baselines": Bool(), "n_boot": N_BOOT},
-    "04_diagnostics": {**SHARED,
-        "data_dir": Param("folder", "the analysed run's own data folder"),
-        "metadata": Param("sheet", "the analysed run's own sheet"),
-        "run_id": Param("text", "the newest complete 03_train run",
-                        what="'seed' (the newest complete seed_simplecnn run), or a run folder's name or path"),
-        "feature_model": Choice(*FEATURE_MODELS),
-        "n_boot": N_BOOT, "n_splits": Int(1), "n_cv_splits": Int(1), "n_subsets": Int(1), "n_perm": Int(1), "lc_repeats": Int(1),
-        "cnn_lc_sizes": Param("ints", "1/8, 1/4 and 1/2 of a training fold", lo=2),
-        "cnn_lc_folds": Int(2),
-        "cnn_epochs": Int(1, none="the analysed run's own number"),
-        "n_cnn_refits": Int(0), "n_saliency": Int(0),
-        "num_threads": Int(0, none="torch's own choice; 0 too")},
-    "05_landmarks": {**SHARED,
-        "convention": Choice(*CONVENTIONS),
-        "image_size": Int(32, multiple_of=16),     # the U-Net halves it 4 times, the direct CNN 5 times
-        "epochs_heatmap": Int(1), "epochs_direct": Int(1), "folds": Int(2),
-        "sigma_px": Float(0, above=True), "base_channels": Int(1), "batch_heatmap": Int(1),
-        "lr_heatmap": Float(0, 1, above=True), "bmd_baselines": Bool(), "n_boot": N_BOOT},
-}
+# %% ../nbs/00e_params.ipynb
+NOTEBOOK_PARAMS = {}   # notebook stem -> {parameter name: Param}, one study notebook per cell below
+NOTEBOOK_PARAMS["01_data"] = dict(SHARED)
+
+# %% ../nbs/00e_params.ipynb
+NOTEBOOK_PARAMS["02_preprocess"] = {**SHARED, "n_slices": _PLAN["n_slices"], "out_size": _PLAN["out_size"], "norm": _PLAN["norm"],
+                                   "target_spacing_mm": Float(0, none="from the fingerprint", above=True), "guide": _PLAN["guide"],
+                                   "workers": Int(1)}
+
+# %% ../nbs/00e_params.ipynb
+NOTEBOOK_PARAMS["03_train"] = {**SHARED,
+    "model": Choice(*NETWORKS, *FEATURE_MODELS),
+    "loss": Choice("mse", "huber", none="the model's recipe"),
+    "epochs": Int(1, none="the model's recipe"),
+    "batch_size": Int(1, none="the model's recipe"),
+    "lr": Float(0, 1, none="the model's recipe", above=True),
+    "weight_decay": Float(0, none="the model's recipe"),
+    "dropout": Float(0, 1, none="the model's default", below=True),
+    "augment": Bool(none="the model's recipe"),
+    "target_norm": Bool(none="the model's recipe"),
+    "scheduler": Choice("plateau", "cosine", "none", none="the model's recipe"),
+    "early_stopping": Int(0, none="the model's recipe; 0 turns it off"),
+    "grad_clip": Float(0, none="the model's recipe; 0 turns it off"),
+    "pretrained": Param("file", "start from random weights"),
+    "folds": Int(2), "repeats": Int(1),
+    "split": Choice("cv", "seed_holdout"),
+    **{k: _PLAN[k] for k in ("n_slices", "out_size", "norm")},
+    "landmarks": Choice(*LANDMARK_SOURCES),
+    "landmark_model": Param("file", "the model trained on the embedded phantom"),
+    "guide": _PLAN["guide"],
+    "align": Choice("spine", "none", none="from the plan: 'spine'"),
+    "baselines": Bool(), "n_boot": N_BOOT}
+
+# %% ../nbs/00e_params.ipynb
+NOTEBOOK_PARAMS["04_diagnostics"] = {**SHARED,
+    "data_dir": Param("folder", "the analysed run's own data folder"),
+    "metadata": Param("sheet", "the analysed run's own sheet"),
+    "run_id": Param("text", "the newest complete 03_train run",
+                    what="'seed' (the newest complete seed_simplecnn run), or a run folder's name or path"),
+    "feature_model": Choice(*FEATURE_MODELS),
+    "n_boot": N_BOOT, "n_splits": Int(1), "n_cv_splits": Int(1), "n_subsets": Int(1), "n_perm": Int(1), "lc_repeats": Int(1),
+    "cnn_lc_sizes": Param("ints", "1/8, 1/4 and 1/2 of a training fold", lo=2),
+    "cnn_lc_folds": Int(2),
+    "cnn_epochs": Int(1, none="the analysed run's own number"),
+    "n_cnn_refits": Int(0), "n_saliency": Int(0),
+    "num_threads": Int(0, none="torch's own choice; 0 too")}
+
+# %% ../nbs/00e_params.ipynb
+NOTEBOOK_PARAMS["05_landmarks"] = {**SHARED,
+    "convention": Choice(*CONVENTIONS),
+    "image_size": Int(32, multiple_of=16),     # the U-Net halves it 4 times, the direct CNN 5 times
+    "epochs_heatmap": Int(1), "epochs_direct": Int(1), "folds": Int(2),
+    "sigma_px": Float(0, above=True), "base_channels": Int(1), "batch_heatmap": Int(1),
+    "lr_heatmap": Float(0, 1, above=True), "bmd_baselines": Bool(), "n_boot": N_BOOT}
 
 # %% ../nbs/00e_params.ipynb
 class ParameterError(ValueError):
@@ -273,6 +303,7 @@ class ParameterError(ValueError):
         super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
     def __reduce__(self): return ParameterError, (self.notebook, self.problems)   # crosses process pools intact
 
+# %% ../nbs/00e_params.ipynb
 def _shown(v) -> str:
     s = repr(v)
     return s if len(s) <= 120 else s[:117] + "..."
@@ -294,6 +325,7 @@ def param_problems(notebook: str,          # a study notebook's stem, a key of N
         problems.append(f"{name} was given {_shown(values[name])}, but it must be {allowed(p)}{detail}")
     return out, problems
 
+# %% ../nbs/00e_params.ipynb
 def unknown_params(given,                 # names passed to the notebook
                    known,                 # names the notebook takes
                   ) -> list:
@@ -305,6 +337,7 @@ def unknown_params(given,                 # names passed to the notebook
                                                                      f" (it takes {', '.join(known)})"))
     return msgs
 
+# %% ../nbs/00e_params.ipynb
 def check_params(notebook: str,           # a study notebook's stem: "03_train"
                  values: dict,            # its parameters by name: in the notebook, globals()
                  look_in: list | None = None, # folders a relative path is read from (default: the working folder)

@@ -359,6 +359,7 @@ class LandmarkConfig(FitConfig):
 
 DIRECT_ORIGINAL = dict(kind="direct", epochs=50, batch_size=32, lr=1e-3, scheduler="none", dropout=0.5, augment=True)
 
+# %% ../nbs/02c_localise.ipynb
 class LandmarkModel(nn.Module):
     "A trained landmark network and what prediction needs."
     def __init__(self, cfg: LandmarkConfig, levels: tuple = CONVENTIONS["body"]):

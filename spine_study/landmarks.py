@@ -5,7 +5,9 @@
 # %% ../nbs/05_landmarks.ipynb 2
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +23,17 @@ from .localise import (  # the model and the landmarks.csv contract (02c); re-ex
     CENTRE_COLUMNS, predict_landmarks_table, centre_errors, LOCALISE_VERSION, PHANTOM_HEATMAP, PHANTOM_HEATMAP_TEST,
     fit_cohort_landmarks, phantom_model_key, phantom_landmark_model)
 from .metrics import bootstrap_indices, bootstrap_stats, cv_splits, paired_r2_difference, percentile_ci, r2
-from .core import DISCS, LUMBAR
+from .core import DISCS, LUMBAR, list_runs, resolve_reports_dir
+from .data import files_hash, load_cohort, resolve_data_dir
 from .preprocess import landmark_centres, midsagittal_index, read_series, vertebral_features
-from .evaluation import FEATURE_MODELS, evaluate, feature_cv
+from .evaluation import FEATURE_COLUMNS, FEATURE_MODELS, evaluate, feature_cv
 
 # %% auto 0
-__all__ = ['PRETRAIN_COLUMNS', 'read_image', 'read_image_folder', 'splits_by_patient', 'cross_validate_landmarks',
+__all__ = ['PRETRAIN_COLUMNS', 'MODEL_LABELS', 'read_image', 'read_image_folder', 'splits_by_patient', 'cross_validate_landmarks',
            'mean_shape_oof', 'landmark_errors', 'summarize_errors', 'prediction_table', 'oof_centres_table',
-           'features_by_source', 'bmd_baselines_by_source', 'overlay_figure']
+           'features_by_source', 'bmd_baselines_by_source', 'overlay_figure', 'error_cdf_figure',
+           'folds_match_03_train', 'StudyKeys', 'BmdBySource', 'LandmarkStudy', 'bmd_metrics', 'study_metrics',
+           'bmd_by_source', 'summary_table', 'paired_error_ci', 'landmark_study', 'study_figures', 'bmd_table_view']
 
 # %% ../nbs/05_landmarks.ipynb
 PRETRAIN_COLUMNS = ("filename", "source", "x", "y", "level", "relative_x", "relative_y")
@@ -268,3 +273,262 @@ def overlay_figure(samples: Samples,  # samples with truth
         ax.set_title(f"{title}: {samples.meta.ID.iloc[i]} ({per[scan]:.1f} {col[4:]})", fontsize=9); ax.axis("off")
     axes[0, 0].legend(fontsize=7, loc="lower left")
     fig.tight_layout(); return fig
+
+# %% ../nbs/05_landmarks.ipynb
+def error_cdf_figure(errors: dict,  # model name -> landmark_errors
+                     col: str = "err_mm",  # "err_mm", or "err_px" where there is no pixel spacing
+                     ):
+    "Figure: share of landmarks within each radial error (log axis), one line per model; the PCK thresholds 3 and 5 dotted."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, e in errors.items():
+        ax.plot(np.sort(e[col]), np.linspace(0, 1, len(e)), label=f"{name} (MRE {e[col].mean():.2f})")
+    for t in (3, 5): ax.axvline(t, color="gray", ls=":")
+    ax.set_xscale("log"); ax.set_xlabel(f"radial error ({col[4:]})"); ax.set_ylabel("cumulative share"); ax.legend()
+    return fig
+
+# %% ../nbs/05_landmarks.ipynb
+def folds_match_03_train(reports_dir: str | Path,  # where 03_train's runs/ are
+                         fingerprint: str,  # data.files_hash of the cohort (03_train's env.json data_fingerprint)
+                         splits: list,  # cv_splits(ids, BMD, folds, seed=seed) on the cohort manifest (scan indices)
+                         seed: int,  # the seed of those splits
+                         ) -> bool | None:
+    "True/False: the newest comparable 03_train CV run tests the same scans in every repeat-0 fold; None: no such run."
+    runs = list_runs(reports_dir)
+    for name in reversed(runs[(runs.state == "complete") & (runs.notebook == "03_train")].run.tolist()):
+        d = resolve_reports_dir(reports_dir) / "runs" / name
+        p, env = (json.loads((d / f).read_text()) for f in ("params.json", "env.json"))
+        if (p.get("split"), p.get("seed"), env.get("data_fingerprint")) != ("cv", seed, fingerprint): continue
+        ref = {s["fold"]: sorted(s["test_idx"]) for s in json.loads((d / "splits.json").read_text()) if s["repeat"] == 0}
+        if len(ref) != len(splits): continue   # another number of folds (e.g. a 3-fold IN_TEST run)
+        return ref == {s["fold"]: sorted(int(i) for i in s["test_idx"]) for s in splits}
+    return None
+
+# %% ../nbs/05_landmarks.ipynb
+class StudyKeys:
+    "The keys of the landmark study's metrics.json, named in one place."
+    HEADLINE = "headline"                # names the headline metric: "mre_mm" ("mre_px" without pixel spacing)
+    PREFIX = {"heatmap": "", "direct": "direct_", "baseline": "baseline_"}   # before each model's summarize_errors keys
+    N_LANDMARK_PROBLEMS = "n_landmark_problems"
+    SECONDS = {"heatmap": "seconds_heatmap", "direct": "seconds_direct"}     # training + prediction, all folds
+    SECONDS_TOTAL = "seconds_total"      # the notebook's study part, logged at its end
+    CONVENTION, FOLDS, IMAGE_SIZE, FOLDS_MATCH = "convention", "folds", "image_size", "folds_match_03_train"
+    BMD_SECONDS, BMD_FEATURE_FAILURES, BMD_N_SCANS = "bmd_seconds", "bmd_feature_failures", "bmd_n_scans"
+    BMD_PRED_MRE_MM = "bmd_pred_inplane_mre_mm"        # image-only predicted centres vs the annotation, in-plane
+    BMD_PRED_PCK5 = "bmd_pred_pck5"
+    BMD_PRED_SLICE_LE1 = "bmd_pred_slice_offset_le1"   # share whose image-chosen slice is within ±1 of the annotated one
+    BMD_STATS = ("r2", "r2_ci95", "r2_minus_true", "r2_minus_true_ci95")   # per row of bmd_baselines_by_source
+
+    @staticmethod
+    def direct_minus_heatmap(headline: str, ci95: bool = False) -> str:
+        "The key of the direct CNN's headline error minus the heatmap U-Net's (or of its bootstrap CI)."
+        return f"direct_minus_heatmap_{headline}" + ("_ci95" if ci95 else "")
+
+    @staticmethod
+    def bmd(stat: str, model: str, landmarks: str) -> str:
+        "The key of `stat` for one row of bmd_baselines_by_source (landmarks '-': the mean predictor, no landmarks part)."
+        if stat not in StudyKeys.BMD_STATS: raise ValueError(f"bmd statistic {stat!r}: one of {StudyKeys.BMD_STATS}")
+        return f"bmd_{stat}_{model.replace(' ', '_')}" + ("" if landmarks == "-" else f"_{landmarks}")
+
+# %% ../nbs/05_landmarks.ipynb
+@dataclass
+class BmdBySource:
+    "The BMD feature baselines with true, predicted and no landmarks (the study's second part)."
+    centres: pd.DataFrame        # every scan's out-of-fold predicted centres, image-chosen slice (oof_centres_table)
+    features: pd.DataFrame       # features_by_source: one row per scan and source ("true", "predicted", "none")
+    problems: list               # a Problem per scan and source whose features failed
+    table: pd.DataFrame          # bmd_baselines_by_source: R² [CI], MAE, ΔR² vs true per feature model and source
+    correlation: pd.DataFrame    # Pearson r of each feature with BMD (rows), one column per source
+    centre_errors: pd.DataFrame  # centre_errors of `centres` against the annotated landmarks
+    seconds: float               # predicting the centres, the features and the feature CVs
+
+# %% ../nbs/05_landmarks.ipynb
+@dataclass
+class LandmarkStudy:
+    "What `landmark_study` computes; nothing is written (see `tables`, `metrics`, `study_figures`)."
+    fingerprint: str             # data.files_hash of the cohort (env.json's data_fingerprint)
+    manifest: pd.DataFrame       # the cohort manifest, as 03_train loads it
+    landmarks: Landmarks         # read_landmarks of the cohort's landmarks.csv
+    samples: Samples             # the scans with all five levels of `convention` (annotated slice)
+    convention: str              # "body" or "disc"
+    folds: int                   # number of folds
+    bmd_splits: list             # 03_train's cv_splits(ids, BMD, folds, seed=seed) on the manifest
+    splits: list                 # bmd_splits over `samples` (splits_by_patient)
+    folds_match_03_train: bool | None  # True: 03_train's splits.json has the same folds; None: no run to compare with
+    configs: dict                # "heatmap", "direct" -> LandmarkConfig
+    fold: np.ndarray             # the fold that tests each sample
+    preds: dict                  # "heatmap", "direct", "baseline" (mean shape) -> out-of-fold original (row, col), (n, 5, 2)
+    errors: dict                 # model -> landmark_errors
+    summaries: dict              # model -> summarize_errors (keys without prefix)
+    diff_ci95: list              # direct minus heatmap headline error: bootstrap 95% CI over patients
+    fold_models: dict            # fold -> the heatmap model trained without that fold's patients
+    seconds: dict                # "heatmap", "direct" -> training + prediction, all folds
+    predictions: pd.DataFrame    # landmarks_pred.csv: both models, out of fold, stored voxel indices (prediction_table)
+    per_level: pd.DataFrame      # mean radial error per level (rows) and model
+    summary: pd.DataFrame        # headline, PCK, MAE, level-ID errors (rows) per model
+    bmd: BmdBySource | None = None  # None unless bmd_baselines and the body convention
+    metrics: dict = field(default_factory=dict)  # metrics.json (study_metrics), but seconds_total
+
+    @property
+    def headline(self) -> str: return "mre_mm" if "mre_mm" in self.summaries["heatmap"] else "mre_px"
+    @property
+    def error_col(self) -> str: return "err_mm" if self.headline == "mre_mm" else "err_px"
+
+# %% ../nbs/05_landmarks.ipynb
+def _report(self: LandmarkStudy) -> str:
+    "What the study part prints: landmarks read, samples and folds, the 03_train comparison, times, the headline difference."
+    s, key, ci, sec = self.samples, self.headline, self.diff_ci95, self.seconds
+    lines = [self.landmarks.report(),
+             f"{len(s)} of {len(self.manifest)} scans ({s.meta.ID.nunique()} patients) have all {self.convention} levels; "
+             f"{len(self.landmarks.problems)} landmark problems; {self.folds}-fold CV on the BMD study's patient folds",
+             f"folds identical to the newest comparable 03_train run: {self.folds_match_03_train}",
+             f"training + prediction, {self.folds} folds: heatmap {sec['heatmap']:.0f} s, direct {sec['direct']:.0f} s",
+             f"direct minus heatmap {key}: {self.summaries['direct'][key] - self.summaries['heatmap'][key]:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"]
+    if self.bmd is not None:
+        e_mm, off = self.bmd.centre_errors.err_mm, self.bmd.centre_errors.slice_offset.abs()
+        lines += [format_problems(self.bmd.problems),
+                  f"image-only predicted centres vs truth: in-plane MRE {e_mm.mean():.2f} mm, PCK@5mm {(e_mm <= 5).mean():.1%}, "
+                  f"slice within ±1 of the annotated one {(off <= 1).mean():.0%}; {self.bmd.seconds:.0f} s"]
+    return "\n".join(lines)
+
+def _tables(self: LandmarkStudy) -> dict:
+    "File name -> table, everything the run saves as CSV."
+    t = {"landmarks_pred.csv": self.predictions, "landmarks_per_level.csv": self.per_level.reset_index()}
+    if self.bmd is not None:
+        t.update({"landmarks_pred_for_bmd.csv": self.bmd.centres, "bmd_baselines_by_landmarks.csv": self.bmd.table,
+                  "bmd_feature_correlation_by_landmarks.csv": self.bmd.correlation.rename_axis("feature").reset_index()})
+    return t
+
+LandmarkStudy.report, LandmarkStudy.tables = _report, _tables
+
+# %% ../nbs/05_landmarks.ipynb
+def bmd_metrics(b: BmdBySource) -> dict:
+    "metrics.json's BMD part: cost, failures, how far the predicted centres are, R² [CI] and ΔR² vs true per model and source."
+    K, e_mm, off = StudyKeys, b.centre_errors.err_mm.to_numpy(), b.centre_errors.slice_offset.abs()
+    m = {K.BMD_SECONDS: b.seconds, K.BMD_FEATURE_FAILURES: len(b.problems), K.BMD_N_SCANS: int(b.table.n_scans.iloc[0]),
+         K.BMD_PRED_MRE_MM: float(e_mm.mean()), K.BMD_PRED_PCK5: float((e_mm <= 5).mean()),
+         K.BMD_PRED_SLICE_LE1: float((off <= 1).mean())}
+    for r in b.table.itertuples():
+        m[K.bmd("r2", r.model, r.landmarks)], m[K.bmd("r2_ci95", r.model, r.landmarks)] = r.r2, [r.r2_ci95_low, r.r2_ci95_high]
+        if r.landmarks in ("predicted", "none"):
+            m[K.bmd("r2_minus_true", r.model, r.landmarks)] = r.r2_minus_true
+            m[K.bmd("r2_minus_true_ci95", r.model, r.landmarks)] = [r.r2_minus_true_ci95_low, r.r2_minus_true_ci95_high]
+    return m
+
+def study_metrics(st: LandmarkStudy) -> dict:
+    "metrics.json of the study (all but seconds_total): each model's error summary under its prefix, the paired difference, the BMD part."
+    K, key = StudyKeys, st.headline
+    m = {K.HEADLINE: key, **{K.PREFIX[name] + k: v for name, s in st.summaries.items() for k, v in s.items()},
+         K.N_LANDMARK_PROBLEMS: len(st.landmarks.problems),
+         K.direct_minus_heatmap(key): st.summaries["direct"][key] - st.summaries["heatmap"][key],
+         K.direct_minus_heatmap(key, ci95=True): st.diff_ci95,
+         **{K.SECONDS[name]: s for name, s in st.seconds.items()}, K.CONVENTION: st.convention, K.FOLDS: st.folds,
+         K.IMAGE_SIZE: st.configs["heatmap"].image_size, K.FOLDS_MATCH: st.folds_match_03_train}
+    return {**m, **(bmd_metrics(st.bmd) if st.bmd is not None else {})}
+
+# %% ../nbs/05_landmarks.ipynb
+def bmd_by_source(manifest: pd.DataFrame,  # cohort manifest: ID, scan, path, BMD
+                  data_dir: Path,  # the manifest's folder, with its landmarks.csv
+                  landmarks: Landmarks,  # read_landmarks of that landmarks.csv
+                  fold_models: dict,  # fold -> landmark model trained without that fold's patients
+                  bmd_splits: list,  # the BMD study's cv_splits on the manifest (repeat 0)
+                  feature_models: tuple = FEATURE_MODELS,  # feature baselines to run
+                  n_boot: int = 2000, seed: int = 0,  # bootstrap over patients
+                  ) -> BmdBySource:
+    "The feature baselines with true, out-of-fold predicted and no landmarks, on the BMD study's patient folds."
+    t0, ids, cols = time.perf_counter(), manifest.ID.astype(str).to_numpy(), list(FEATURE_COLUMNS)
+    patient_fold = {p: s["fold"] for s in bmd_splits for p in ids[s["test_idx"]]}
+    centres = oof_centres_table(manifest, data_dir, fold_models, patient_fold)
+    feats, problems = features_by_source(manifest, data_dir, {
+        "true": pd.read_csv(data_dir / "landmarks.csv", dtype={"ID": str}), "predicted": centres, "none": None})
+    came = {src: set(g.centres_from.dropna()) for src, g in feats.groupby("source")}
+    assert came["true"] <= {"landmarks"} and came["predicted"] <= {"landmarks"} and came["none"] <= {"image"}, came
+    table = bmd_baselines_by_source(feats, ids, bmd_splits, cols, feature_models, n_boot=n_boot, seed=seed)
+    seconds = time.perf_counter() - t0
+    corr = pd.DataFrame({src: g.dropna(subset=cols)[cols].corrwith(g.dropna(subset=cols).BMD)
+                         for src, g in feats.groupby("source", sort=False)})
+    return BmdBySource(centres, feats, problems, table, corr, centre_errors(centres, landmarks, manifest), seconds)
+
+# %% ../nbs/05_landmarks.ipynb
+MODEL_LABELS = {"heatmap": "heatmap U-Net", "direct": "direct CNN (original)", "baseline": "mean shape (baseline)"}
+
+def summary_table(summaries: dict,  # model -> summarize_errors (no prefix)
+                  headline: str = "mre_mm",  # "mre_mm" or "mre_px"
+                  ) -> pd.DataFrame:
+    "Headline [CI], PCK@3/5 [CI], MAE in pixels and level-ID errors (rows), one column per model."
+    rows = (headline, headline + "_ci95", "pck3", "pck3_ci95", "pck5", "pck5_ci95", "mae_px", "level_id_errors")
+    return pd.DataFrame({MODEL_LABELS[name]: {k: s.get(k) for k in rows} for name, s in summaries.items()})
+
+def paired_error_ci(err_a: pd.DataFrame, err_b: pd.DataFrame,  # landmark_errors of two models on the same samples
+                    col: str = "err_mm", n_boot: int = 2000, seed: int = 0,
+                    ) -> list:
+    "Bootstrap 95% CI over patients of b's mean error minus a's (per-patient means, patients paired)."
+    pt_a, pt_b = (e.groupby("ID")[col].mean() for e in (err_a, err_b))
+    return percentile_ci((pt_b.to_numpy() - pt_a.to_numpy())[bootstrap_indices(len(pt_a), n_boot, seed)].mean(-1))
+
+# %% ../nbs/05_landmarks.ipynb
+def _both_models(samples: Samples, splits: list, heatmap: LandmarkConfig, direct: LandmarkConfig, n_boot: int, seed: int) -> dict:
+    "Both models and the mean shape out of fold: LandmarkStudy's fields from `fold` to `seconds`."
+    models, preds, sec = [], {}, {}
+    preds["heatmap"], fold, sec["heatmap"] = cross_validate_landmarks(samples, heatmap, splits, models)
+    preds["direct"], fold_d, sec["direct"] = cross_validate_landmarks(samples, direct, splits)
+    assert (fold == fold_d).all() and (fold >= 0).all()
+    preds["baseline"] = mean_shape_oof(samples, splits, heatmap.image_size)
+    errors = {name: landmark_errors(samples, p, fold) for name, p in preds.items()}
+    summaries = {name: summarize_errors(e, n_boot=n_boot, seed=seed) for name, e in errors.items()}
+    col = "err_mm" if "mre_mm" in summaries["heatmap"] else "err_px"
+    return dict(fold=fold, preds=preds, errors=errors, summaries=summaries, seconds=sec,
+                diff_ci95=paired_error_ci(errors["heatmap"], errors["direct"], col, n_boot, seed),
+                fold_models={s["fold"]: m for s, m in zip(splits, models)})
+
+# %% ../nbs/05_landmarks.ipynb
+def landmark_study(data_dir: str | Path | None,  # the cohort (None: the embedded phantom)
+                   heatmap: LandmarkConfig,  # the heatmap U-Net's knobs
+                   direct: LandmarkConfig,  # the direct CNN's knobs (same image_size)
+                   metadata: str | Path | None = None,  # the sheet; None: the one in data_dir
+                   convention: str = "body",  # "body" or "disc"
+                   folds: int = 5, seed: int = 0,  # 03_train's cv_splits(ids, BMD, folds, seed=seed)
+                   n_boot: int = 2000,  # bootstrap resamples (patients)
+                   bmd_baselines: bool = True,  # also the BMD part (body convention only)
+                   feature_models: tuple = FEATURE_MODELS,  # feature baselines of the BMD part
+                   reports_dir: str | Path | None = None,  # where 03_train's runs are compared with; None: no comparison
+                   ) -> LandmarkStudy:
+    "Both landmark models out of fold on the BMD study's patient folds, beside the mean shape, and the BMD baselines by landmark source."
+    data_dir = resolve_data_dir(data_dir)
+    cohort = load_cohort(data_dir, metadata); man = cohort.manifest; fingerprint = files_hash(cohort)
+    ids = man.ID.astype(str).to_numpy()
+    bmd_splits = cv_splits(ids, man.BMD.to_numpy(float), folds=folds, seed=seed)   # 03_train's call, repeat 0
+    same = None if reports_dir is None else folds_match_03_train(reports_dir, fingerprint, bmd_splits, seed)
+    if same is False: raise ValueError("03_train's splits.json differs from cv_splits(ids, BMD, folds, seed) recomputed here: fix one of them")
+    lm = read_landmarks(data_dir / "landmarks.csv", man, data_dir)
+    samples = slice_samples(lm, man, data_dir, convention)
+    splits = splits_by_patient(samples.meta.ID, ids, bmd_splits)
+    m = _both_models(samples, splits, heatmap, direct, n_boot, seed)
+    key, col = ("mre_mm", "err_mm") if "mre_mm" in m["summaries"]["heatmap"] else ("mre_px", "err_px")
+    run_bmd = bmd_baselines and convention == "body"
+    st = LandmarkStudy(fingerprint=fingerprint, manifest=man, landmarks=lm, samples=samples, convention=convention, folds=folds,
+        bmd_splits=bmd_splits, splits=splits, folds_match_03_train=same, configs={"heatmap": heatmap, "direct": direct}, **m,
+        predictions=pd.concat([prediction_table(samples, m["preds"][k], m["fold"]).assign(model=k) for k in ("heatmap", "direct")], ignore_index=True),
+        per_level=pd.DataFrame({k: m["errors"][k].groupby("level", sort=False)[col].mean() for k in ("heatmap", "direct")}),
+        summary=summary_table(m["summaries"], key),
+        bmd=bmd_by_source(man, data_dir, lm, m["fold_models"], bmd_splits, feature_models, n_boot, seed) if run_bmd else None)
+    st.metrics = study_metrics(st)
+    return st
+
+# %% ../nbs/05_landmarks.ipynb
+def study_figures(st: LandmarkStudy) -> dict:
+    "Figure name -> Figure: each model's worst and median scans with both models' centres, and the radial-error CDF."
+    p, e = st.preds, st.errors
+    return {"overlays_heatmap_worst_median": overlay_figure(st.samples, {"heatmap": p["heatmap"], "direct": p["direct"]}, e["heatmap"], n=3),
+            "overlays_direct_worst_median": overlay_figure(st.samples, {"direct": p["direct"], "heatmap": p["heatmap"]}, e["direct"], n=3),
+            "radial_error_cdf": error_cdf_figure({"heatmap": e["heatmap"], "direct": e["direct"]}, st.error_col)}
+
+def bmd_table_view(table: pd.DataFrame,  # bmd_baselines_by_source
+                   ) -> pd.DataFrame:
+    "One text cell per feature model (rows) and landmark source (columns): R² [CI]; MAE; ΔR² [CI] vs true."
+    def cell(r):
+        s = f"{r.r2:.3f} [{r.r2_ci95_low:.3f}, {r.r2_ci95_high:.3f}]; MAE {r.mae:.3f}"
+        if r.landmarks in ("true", "-"): return s
+        return s + f"; ΔR² vs true {r.r2_minus_true:+.3f} [{r.r2_minus_true_ci95_low:+.3f}, {r.r2_minus_true_ci95_high:+.3f}]"
+    show = table.assign(cell=[cell(r) for r in table.itertuples()])
+    return show.pivot(index="model", columns="landmarks", values="cell").reindex(columns=["true", "predicted", "none", "-"]).fillna("")

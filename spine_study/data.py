@@ -5,18 +5,19 @@
 # %% auto 0
 __all__ = ['PHANTOM_GENERATORS', 'default_cohort_size', 'resolve_data_dir', 'phantom_truth', 'require_scans', 'load_cohort',
            'shape_table', 'files_hash', 'scan_intensity', 'intensity_table', 'dataset_fingerprint', 'plot_montage',
-           'plot_bmd_and_intensity']
+           'plot_bmd_and_intensity', 'exploration_metrics', 'Exploration', 'explore']
 
 # %% ../nbs/01_data.ipynb
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .core import data_home, in_test
-from .cohort import Cohort, build_cohort
+from .cohort import Cohort, build_cohort, problems_table
 from .phantom import ensure_phantom
 from .readers import read_scan
 
@@ -163,3 +164,44 @@ def plot_bmd_and_intensity(cohort: Cohort, intensities: pd.DataFrame):
     b.set_yscale("log"); b.set_ylabel("foreground median intensity (log)"); b.set_title("scanner scale per site", fontsize=9)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/01_data.ipynb
+def exploration_metrics(fingerprint: dict, # dataset_fingerprint of the cohort
+                        truth: dict | None = None, # phantom_truth (either simulator): its oracle scores are reported
+                       ) -> dict:
+    "The exploration's metrics.json: counts, sites and their gain ratio, BMD, and the phantom's oracle when known."
+    site_p50 = [v["p50"] for v in fingerprint["intensity_by_site"].values()]
+    return dict(headline="n_patients", n_patients=fingerprint["n_patients"], n_scans=fingerprint["n_scans"],
+                n_skipped=fingerprint["n_skipped"], n_scans_skipped=fingerprint["n_skipped"], n_problems=fingerprint["n_problems"],
+                n_sites=len(site_p50), site_gain_ratio=max(site_p50) / min(site_p50),
+                bmd_mean=fingerprint["bmd_g_cm2"]["mean"], bmd_sd=fingerprint["bmd_g_cm2"]["sd"],
+                **({"oracle_r2": truth["scores"]["oracle_r2"], "oracle_pearson_r": truth["scores"]["oracle_pearson_r"]} if truth else {}))
+
+# %% ../nbs/01_data.ipynb
+@dataclass
+class Exploration:
+    "What exploring a cohort finds (01_data's study run): tables, fingerprint, metrics, and the figures drawn from them."
+    cohort: Cohort               # the validated cohort
+    intensities: pd.DataFrame    # intensity_table: one row per scan (ID, scan, site, foreground percentiles)
+    fingerprint: dict            # dataset_fingerprint
+    shapes: pd.DataFrame         # shape_table of the manifest
+    problems: pd.DataFrame       # problems_table of every problem met
+    report: str                  # the cohort's plain-text report
+    truth: dict | None           # the phantom's truth.json (either simulator); None for other data
+    metrics: dict                # exploration_metrics
+
+    def figures(self, per_site: int = 2) -> dict:
+        "name -> figure: mid-sagittal slices of `per_site` scans per site; BMD and intensity per site."
+        return {"montage_mid_sagittal": plot_montage(self.cohort, per_site, self.truth),
+                "bmd_and_intensity": plot_bmd_and_intensity(self.cohort, self.intensities)}
+
+def explore(data_dir: str | Path | None = None, # a data folder; None: the embedded phantom
+            metadata: str | Path | None = None, # the sheet; None: metadata.xlsx or .csv in data_dir
+           ) -> Exploration:
+    "Load and validate the cohort (CohortError when unusable), measure its intensities and fingerprint, and summarise it."
+    cohort = load_cohort(data_dir, metadata)
+    intens = intensity_table(cohort)
+    fp = dataset_fingerprint(cohort, intens)
+    truth = phantom_truth(cohort.data_dir, PHANTOM_GENERATORS)
+    return Exploration(cohort, intens, fp, shape_table(cohort.manifest), problems_table(cohort.problems), cohort.report(),
+                       truth, exploration_metrics(fp, truth))

@@ -36,7 +36,7 @@ __all__ = ['PHANTOM_VERSION', 'DICOM_AXCODES', 'SHAPE_TABLE', 'ORIGINAL_PATIENTS
            'csf_points_lip', 'bias_field', 'acquire', 'lip_affine', 'lip_to_stored', 'write_nifti', 'phantom_uid',
            'series_tags', 'dicom_file_names', 'write_dicom_series', 'write_scan', 'write_sheets', 'roi_median',
            'image_features', 'r2_linear', 'r2_pred', 'cohort_scores', 'make_phantom', 'phantom_name', 'ensure_phantom',
-           'load_truth']
+           'load_truth', 'plot_phantom']
 
 # %% ../nbs/00c_phantom.ipynb
 PHANTOM_VERSION = 1
@@ -370,6 +370,7 @@ def spine_window(frame: SliceFrame, shapes: dict) -> tuple[int, int, int, int]:
     (r1, c1) = np.minimum(hi, frame.shape_rc)
     return lo[0], max(r1, lo[0]), lo[1], max(c1, lo[1])
 
+# %% ../nbs/00c_phantom.ipynb
 def draw_spine(vol, frame, shapes, chain, patient, x_mm, texture):
     "Paint the spine's structures (relative T1) over the torso in `vol` (K, R, C; `frame` its grid), in place."
     (U, V), px = frame.grid(), min(frame.spacing_rc)
@@ -666,3 +667,28 @@ def load_truth(out_dir: str | Path) -> dict:
     path = Path(out_dir) / "truth.json"
     if not path.exists(): raise FileNotFoundError(f"{path}: no truth.json here - is {out_dir} a phantom cohort?")
     return json.loads(path.read_text())
+
+# %% ../nbs/00c_phantom.ipynb
+def plot_phantom(ph: str | Path,  # a phantom cohort folder (make_phantom, ensure_phantom)
+                 truth: dict | None = None,  # its truth.json (read when None)
+                 ):
+    "One scan's slices across the series, and one mid-sagittal slice per site with its L1-L5 (red +) and disc (cyan) landmarks."
+    import matplotlib.pyplot as plt
+    ph = Path(ph); truth = load_truth(ph) if truth is None else truth
+    by_site = {}
+    for t in truth["scans"]: by_site.setdefault(t["site"], t)
+    t0 = truth["scans"][0]
+    vol = read_scan(ph / "nifti" / f"{t0['scan']}.nii.gz").array
+    ks = np.linspace(0, len(vol) - 1, 6).round().astype(int)
+    fig, axes = plt.subplots(2, 6, figsize=(18, 6.6))
+    for ax, k in zip(axes[0], ks):
+        ax.imshow(vol[k], cmap="gray", vmax=np.percentile(vol, 99.5)); ax.set_title(f"{t0['scan']} k={k}", fontsize=8)
+    for ax, t in zip(axes[1], by_site.values()):
+        v = read_scan(ph / "nifti" / f"{t['scan']}.nii.gz").array
+        k = t["mid_slice_lip"]; pts_ = np.asarray(t["landmarks_lip"])
+        ax.imshow(v[k], cmap="gray", vmax=np.percentile(v[k], 99.5))
+        ax.plot(pts_[:5, 2], pts_[:5, 1], "r+", pts_[5:, 2], pts_[5:, 1], "c.", ms=5)
+        ax.set_title(f"{t['site']} {t['nifti_axcodes']} {t['shape_lip']}", fontsize=8)
+    for ax in axes.flat: ax.axis("off")
+    fig.tight_layout()
+    return fig

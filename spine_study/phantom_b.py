@@ -32,7 +32,7 @@ from scipy.ndimage import distance_transform_edt, gaussian_filter, gaussian_filt
 from scipy.spatial import cKDTree
 from scipy.special import expit
 
-from .readers import CANONICAL_AXCODES  # vol[k, r, c]: k -> Left, r -> Inferior, c -> Posterior
+from .readers import CANONICAL_AXCODES, read_scan  # vol[k, r, c]: k -> Left, r -> Inferior, c -> Posterior
 
 # %% auto 0
 __all__ = ['PHANTOM_B_VERSION', 'SITES_B', 'TISSUES_B', 'BMD_MODEL_B', 'LEVELS_B', 'LUMBAR_B', 'DISC_NAMES_B', 'DISC_PRONENESS',
@@ -50,7 +50,7 @@ __all__ = ['PHANTOM_B_VERSION', 'SITES_B', 'TISSUES_B', 'BMD_MODEL_B', 'LEVELS_B
            'trunk_extent_b', 'bias_field_b', 'ghost_b', 'acquire_b', 'canonical_affine_b', 'stored_grid_b',
            'write_nifti_b', 'uid_b', 'dicom_axcodes_b', 'instance_order_b', 'dicom_file_names_b', 'series_tags_b',
            'series_encoder_b', 'write_dicom_b', 'write_scan_b', 'run_jobs_b', 'write_sheets_b', 'make_phantom_b',
-           'phantom_b_name', 'ensure_phantom_b', 'load_truth_b']
+           'phantom_b_name', 'ensure_phantom_b', 'load_truth_b', 'plot_sites_b']
 
 # %% ../nbs/00d_phantom_b.ipynb
 PHANTOM_B_VERSION = 1
@@ -481,6 +481,7 @@ def posterior_prims_b(p: pd.Series, # one patient
         out += facet_prims_b(p, curve, r, rows[j + 1], bone)
     return out
 
+# %% ../nbs/00d_phantom_b.ipynb
 def facet_prims_b(p: pd.Series, curve: pd.DataFrame, # patient, centreline
                   up, lo, # the levels above and below the joint (rows of the levels table)
                   bone: str) -> list:
@@ -497,6 +498,7 @@ def facet_prims_b(p: pd.Series, curve: pd.DataFrame, # patient, centreline
         out.append(Blob(*at, xj, phi, 0.9, 6.0, 5.0, "joint"))
     return out
 
+# %% ../nbs/00d_phantom_b.ipynb
 def pelvis_prims_b(lv: pd.DataFrame, # levels of spine_curve_b
                   ) -> list:
     "Sacral alae beside S1-S2 and the iliac bones beside them (marrow-bright bone, unlabelled)."
@@ -837,6 +839,7 @@ def place_prim(g: dict, # scan_grid_b
     return None if not keep.any() else dict(rr=rr[keep], cc=cc[keep], d=d[keep], j=j[keep],
                                             mid=midline_x(g, g["S"][rr[keep], cc[keep]]).astype(np.float32))
 
+# %% ../nbs/00d_phantom_b.ipynb
 def draw_prim(cv: np.ndarray, lab: np.ndarray | None, prim: Blob | Tube, # canvas, label map, primitive
               placed: dict, g: dict, xs: np.ndarray, # place_prim, grid, lateral positions of the chunk's sub-slices
               tex: np.ndarray, pal: dict) -> None:
@@ -939,6 +942,7 @@ def bias_field_b(g: dict, # render_scan_b grid
     lateral = np.exp(c[4] * g["xk"] / 50)
     return (lateral[:, None, None] * (coil * cover * drift * b1)[None]).astype(np.float32)
 
+# %% ../nbs/00d_phantom_b.ipynb
 def ghost_b(phys: np.ndarray, # physical image (K, R, C)
             g: dict, scan: pd.Series, # render_scan_b grid, the scan (ghost amplitude and shift)
            ) -> np.ndarray:
@@ -1279,3 +1283,31 @@ def load_truth_b(out_dir: str | Path, # a cohort folder, or its nifti/ or dicom/
     for p in (Path(out_dir), Path(out_dir).parent):
         if (p / "truth.json").exists() and (p / ".complete").exists(): return json.loads((p / "truth.json").read_text())
     raise FileNotFoundError(f"{out_dir}: no complete phantom_b cohort here (truth.json and .complete)")
+
+# %% ../nbs/00d_phantom_b.ipynb
+def plot_sites_b(ph: str | Path,  # a phantom_b cohort folder
+                 truth: dict | None = None,  # its truth.json (read when None)
+                 fmt: str = "nifti",  # which twin to read
+                 ):
+    "One mid-sagittal and one parasagittal slice per site, with the landmarks of landmarks.csv mapped by the readers."
+    import matplotlib.pyplot as plt
+    ph = Path(ph); truth = load_truth_b(ph) if truth is None else truth
+    first = {}
+    for t in truth["scans"]: first.setdefault(t["site"], t)
+    lmk = pd.read_csv(ph / fmt / "landmarks.csv", dtype={"ID": str})
+    fig, axes = plt.subplots(2, len(first), figsize=(4.2 * len(first), 9.5))
+    for j, (site, t) in enumerate(first.items()):
+        scan = read_scan(ph / t["files"][fmt])
+        rows = lmk[lmk.scan == Path(t["files"][fmt]).name]
+        can = scan.stored_to_canonical(rows[["x", "y", "slice"]].to_numpy())
+        k = int(round(can[0, 0]))
+        side = int(np.clip(round(t["mid_slice_exact"] + 40 / t["spacing_mm"][0]), 0, len(scan.array) - 1))
+        for ax, kk in ((axes[0, j], k), (axes[1, j], side)):
+            img = scan.array[kk]
+            ax.imshow(img, cmap="gray", vmin=0, vmax=np.percentile(scan.array, 99.5))
+            ax.set_title(f"{site} ({SITES_B.loc[site, 'tesla']} T {SITES_B.loc[site, 'sequence']}, gain {t['gain']:.1f}) k={kk}", fontsize=8)
+            ax.axis("off")
+        axes[0, j].scatter(can[:, 2], can[:, 1], s=14, c="tab:red")
+        for (_, r, c), lev in zip(can, rows.level): axes[0, j].annotate(lev, (c, r), color="yellow", fontsize=7, xytext=(4, -4), textcoords="offset points")
+    fig.tight_layout()
+    return fig

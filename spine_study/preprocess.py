@@ -19,18 +19,21 @@ import pandas as pd
 from scipy import ndimage
 from tqdm.auto import tqdm
 
+from .cohort import Cohort, problems_table
 from .core import data_home, dump_json
+from .data import dataset_fingerprint, load_cohort, phantom_truth, resolve_data_dir
 from .readers import find_series, read_scan
 
 # %% auto 0
 __all__ = ['NORM_METHODS', 'MIN_TARGET_SPACING_MM', 'PREPROCESS_VERSION', 'GUIDES', 'QC_GATES', 'QC_LIMITS', 'spine_content',
            'midsagittal_index', 'mid_slice', 'canal_mask', 'locate_lumbar_spine', 'box_contains', 'mid_sagittal_slab',
            'crop_box', 'resample_inplane', 'spine_frame', 'frame_uv', 'aligned_crop', 'canal_corridor',
-           'reference_canal', 'csf_reference', 'normalize', 'PreprocessPlan', 'norm_reason', 'plan_from_fingerprint',
-           'disc_mask', 'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary', 'qc_problems', 'qc_alarm',
-           'landmark_centres', 'read_series', 'prepare_scan', 'file_sha256', 'files_fingerprint', 'cache_key',
-           'Prepared', 'preprocess_cohort', 'landmarks_file', 'whole_slices', 'plot_before_after', 'plot_boxes',
-           'plot_intensity_by_site']
+           'reference_canal', 'csf_reference', 'normalize', 'PreprocessPlan', 'norm_reason', 'target_spacing',
+           'plan_from_fingerprint', 'disc_mask', 'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary',
+           'qc_problems', 'qc_alarm', 'landmark_centres', 'read_series', 'prepare_scan', 'file_sha256',
+           'files_fingerprint', 'cache_key', 'Prepared', 'preprocess_cohort', 'landmarks_file', 'whole_slices',
+           'plot_before_after', 'plot_boxes', 'plot_intensity_by_site', 'preprocess_metrics', 'PreprocessStudy',
+           'preprocess_study']
 
 # %% ../nbs/02_preprocess.ipynb
 def _scaled(vol: np.ndarray) -> np.ndarray:
@@ -291,22 +294,29 @@ def norm_reason(fingerprint: dict) -> str:
             "the gain and keeps marrow brightness (the alternatives measured on two simulators: benchmarks/bench_norm.py, README)")
 
 # %% ../nbs/02_preprocess.ipynb
+def target_spacing(fingerprint: dict,  # from spine_study.data.dataset_fingerprint
+                   overrides: dict | None = None,  # plan fields given (None values already dropped)
+                   ) -> tuple:
+    "(in-plane pixel size of the output, why): the cohort's median spacing, never finer than MIN_TARGET_SPACING_MM; 'given' when overridden."
+    ov, med = overrides or {}, fingerprint["spacing_mm"]["median"]
+    native = round(float(min(med[1], med[2])), 3)
+    sp = ov.get("target_spacing_mm", max(native, MIN_TARGET_SPACING_MM))
+    return sp, "given" if "target_spacing_mm" in ov else (
+        f"median in-plane spacing of the cohort ({med[1]:.3f} x {med[2]:.3f} mm): most scans are neither up- nor downsampled"
+        if native >= MIN_TARGET_SPACING_MM else
+        f"the cohort's median in-plane spacing ({native:.3f} mm) is finer than {MIN_TARGET_SPACING_MM} mm: resampled to {MIN_TARGET_SPACING_MM} mm, "
+        f"where a ~27 mm vertebral body still spans ~13 px; at {native:.2f} mm the crop would be {220.0 / native:.0f} px and every epoch "
+        f"{(MIN_TARGET_SPACING_MM / native) ** 2:.1f}x as costly")
+
+# %% ../nbs/02_preprocess.ipynb
 def plan_from_fingerprint(fingerprint: dict,  # from spine_study.data.dataset_fingerprint
                           **overrides,  # any PreprocessPlan field; None means 'derive it'
                           ) -> PreprocessPlan:
     "A PreprocessPlan derived from the fingerprint, each value with its reason."
     ov = {k: v for k, v in overrides.items() if v is not None}
     if bad := set(ov) - set(PreprocessPlan.__dataclass_fields__) - {"reasons"}: raise TypeError(f"unknown plan fields {sorted(bad)}")
-    med = fingerprint["spacing_mm"]["median"]
     why = {}
-    native = round(float(min(med[1], med[2])), 3)
-    sp = ov.get("target_spacing_mm", max(native, MIN_TARGET_SPACING_MM))
-    why["target_spacing_mm"] = "given" if "target_spacing_mm" in ov else (
-        f"median in-plane spacing of the cohort ({med[1]:.3f} x {med[2]:.3f} mm): most scans are neither up- nor downsampled"
-        if native >= MIN_TARGET_SPACING_MM else
-        f"the cohort's median in-plane spacing ({native:.3f} mm) is finer than {MIN_TARGET_SPACING_MM} mm: resampled to {MIN_TARGET_SPACING_MM} mm, "
-        f"where a ~27 mm vertebral body still spans ~13 px; at {native:.2f} mm the crop would be {220.0 / native:.0f} px and every epoch "
-        f"{(MIN_TARGET_SPACING_MM / native) ** 2:.1f}x as costly")
+    sp, why["target_spacing_mm"] = target_spacing(fingerprint, ov)
     crop = ov.get("crop_mm", 220.0)
     why["crop_mm"] = "given" if "crop_mm" in ov else (
         "L1-L5 centres span ~150 mm cranio-caudally in adults (5 bodies of ~27 mm, 4 discs of ~9 mm); 220 mm keeps >= 35 mm "
@@ -451,6 +461,7 @@ def read_series(path: str | Path, scan_label: str | None = None):
     if not match: raise ValueError(f"{path}: no series labelled {scan_label!r} (found {[e.scan for e in entries]})")
     return read_scan(match[0])
 
+# %% ../nbs/02_preprocess.ipynb
 def _place_crop(vol: np.ndarray, sp: np.ndarray, plan: PreprocessPlan, centres: np.ndarray | None, scan) -> dict:
     "Mid-sagittal index, canal mask, crop and placement of one scan: from the centres when the plan says so and they exist."
     if plan.guide == "landmarks" and centres is not None:
@@ -472,6 +483,7 @@ def _place_crop(vol: np.ndarray, sp: np.ndarray, plan: PreprocessPlan, centres: 
     return dict(k=k, img=img, canal=canal, crop=crop, crop_from="image", inside=inside,
                 centre_rc=np.array([(box[0] + box[1]) / 2, (box[2] + box[3]) / 2]), angle=0.0)
 
+# %% ../nbs/02_preprocess.ipynb
 def prepare_scan(path: str,  # the scan's file or series folder (absolute)
                  plan: PreprocessPlan,  # what to do
                  landmark_rows: pd.DataFrame | None = None,  # this scan's landmarks.csv rows (true, or predicted with a `source` column)
@@ -636,6 +648,7 @@ def plot_before_after(prep: Prepared, per_site: int = 1):
     for ax in axes.flat: ax.axis("off")
     fig.tight_layout(); return fig
 
+# %% ../nbs/02_preprocess.ipynb
 def plot_boxes(prep: Prepared, data_dir: str | Path, cohort, per_site: int = 1, truth: dict | None = None, crop_mm: float = 220.0):
     "Raw mid-sagittal slices with the (rotated) crop square, and the L1-L5 centres (truth) when known."
     import matplotlib.pyplot as plt
@@ -654,6 +667,7 @@ def plot_boxes(prep: Prepared, data_dir: str | Path, cohort, per_site: int = 1, 
         ax.set_title(f"{r.site} k={r.mid_slice} ({r.crop_from})", fontsize=8); ax.axis("off")
     fig.tight_layout(); return fig
 
+# %% ../nbs/02_preprocess.ipynb
 def plot_intensity_by_site(prep: Prepared):
     "Per-site distributions of the mid crop intensities, before (raw) and after normalisation."
     import matplotlib.pyplot as plt
@@ -664,3 +678,62 @@ def plot_intensity_by_site(prep: Prepared):
             v = arr[g.index].ravel(); ax.hist(v, bins=100, range=tuple(np.percentile(arr, [0, 99.5])), histtype="step", density=True, label=site)
     axes[0].set_title("before: raw intensity (mid crop)"); axes[1].set_title("after: normalised")
     axes[1].legend(fontsize=8); fig.tight_layout(); return fig
+
+# %% ../nbs/02_preprocess.ipynb
+def preprocess_metrics(prep: Prepared,  # from preprocess_cohort
+                       n_skipped: int = 0,  # scans the cohort skipped
+                       truth: dict | None = None,  # the embedded phantom's truth.json: the mid-sagittal slices are checked
+                       ) -> dict:
+    "metrics.json of a preprocessing run: counts, cache, the QC summary, and the mid-sagittal accuracy when the truth is known."
+    qc = qc_summary(prep.table)
+    metrics = dict(n_scans=len(prep.table), n_patients=int(prep.table.ID.nunique()), seconds=round(prep.seconds, 2),
+                   cache_hit=prep.cache_hit, cache_key=prep.key, X_shape=list(prep.X.shape), n_scans_skipped=int(n_skipped), **qc)
+    if qc["qc_crop_fraction"] is not None: metrics["landmarks_in_crop_fraction"] = qc["qc_crop_fraction"]
+    if truth:
+        mid_true = {t["scan"]: t["mid_slice_lip"] for t in truth["scans"]}
+        d = prep.table.mid_slice - prep.table.scan.str.removesuffix(".nii.gz").map(mid_true)
+        metrics["midsagittal_within1_fraction"] = float((d.abs() <= 1).mean())
+        metrics["midsagittal_exact_fraction"] = float((d == 0).mean())
+    metrics["headline"] = "landmarks_in_crop_fraction" if "landmarks_in_crop_fraction" in metrics else "n_scans"
+    return metrics
+
+# %% ../nbs/02_preprocess.ipynb
+@dataclass
+class PreprocessStudy:
+    "What preprocessing a cohort gives (02_preprocess's study run): the plan and why, the slabs and table, QC, problems, metrics."
+    cohort: Cohort  # the validated cohort (headers only)
+    data_dir: Path  # the folder read
+    fingerprint: dict  # dataset_fingerprint: what the plan was derived from
+    plan: PreprocessPlan  # plan_from_fingerprint, with its reasons
+    prep: Prepared  # the preprocessed cohort (slabs, per-scan table, cache key)
+    truth: dict | None  # the embedded phantom's truth.json; None for other data
+    problems: pd.DataFrame  # problems_table: the cohort's problems, then one per scan and failed QC gate
+    metrics: dict  # preprocess_metrics (holds the QC summary)
+
+    @property
+    def alarm(self) -> str | None:
+        "qc_alarm: a plain sentence when a gate fails too often."
+        return qc_alarm(self.metrics)
+
+    def figures(self, per_site: int = 2) -> dict:
+        "name -> figure: raw and normalised crops, the crop squares on the raw slices, intensities per site before and after."
+        return {"before_after_montage": plot_before_after(self.prep, per_site=per_site),
+                "crop_boxes": plot_boxes(self.prep, self.data_dir, self.cohort, per_site=per_site, truth=self.truth, crop_mm=self.plan.crop_mm),
+                "intensity_by_site": plot_intensity_by_site(self.prep)}
+
+# %% ../nbs/02_preprocess.ipynb
+def preprocess_study(data_dir: str | Path | None = None,  # a data folder; None: the embedded phantom
+                     metadata: str | Path | None = None,  # the sheet; None: metadata.xlsx or .csv in data_dir
+                     workers: int = 2,  # processes
+                     cache_dir: str | Path | None = None,  # default data_home()/cache/preprocess
+                     **overrides,  # PreprocessPlan fields (n_slices, out_size, norm, target_spacing_mm, guide, ...); None: from the plan
+                     ) -> PreprocessStudy:
+    "Validate the cohort, derive the plan from its fingerprint, preprocess every scan (cached; centres from landmarks.csv when present) and check it."
+    ddir = resolve_data_dir(data_dir)
+    cohort = load_cohort(ddir, metadata, read_pixels=False)
+    fingerprint = dataset_fingerprint(cohort)
+    plan = plan_from_fingerprint(fingerprint, **overrides)
+    prep = preprocess_cohort(cohort, ddir, plan, cache_dir, workers=workers, landmarks=landmarks_file(ddir))
+    truth = phantom_truth(ddir)
+    problems = problems_table(list(cohort.problems) + qc_problems(prep.table))
+    return PreprocessStudy(cohort, ddir, fingerprint, plan, prep, truth, problems, preprocess_metrics(prep, cohort.n_skipped, truth))

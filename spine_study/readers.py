@@ -218,6 +218,7 @@ def pixel_element_options(fp, ts) -> tuple[dict, int]:
         (length,), opts = struct.unpack(f"{end}L", fp.read(4)), {"pixel_vr": vr.decode("ascii")}
     return {**opts, "pixel_keyword": PIXEL_KEYWORDS[group << 16 | elem], "transfer_syntax_uid": ts}, length
 
+# %% ../nbs/00a_readers.ipynb
 def _check_native_length(path: str, opts: dict, available: int) -> None:
     "ScanReadError when uncompressed pixel data is shorter than rows x columns x samples x frames needs."
     bits = int(opts.get("bits_allocated", 16))
@@ -303,6 +304,7 @@ def interleaved_series(pos_mm: np.ndarray,  # sorted positions along the normal
         if regular.mean() >= 0.8 and uneven.mean() >= 0.5: return k, period
     return 0, float("nan")
 
+# %% ../nbs/00a_readers.ipynb
 def check_slice_steps(pos_mm: np.ndarray,  # sorted positions along the normal
                       where: str,  # series folder, for messages
                       rel_tol: float = 0.02,  # allowed relative deviation of a step from the median
@@ -410,6 +412,7 @@ def mixed_series_evidence(headers: list,  # DicomHeader of the files given as on
     if (repeats := len(numbers) - len(set(numbers))) > 0: out.append(f"{repeats} InstanceNumber(s) repeat")
     return "; ".join(out)
 
+# %% ../nbs/00a_readers.ipynb
 def read_dicom_series(files: list,  # paths, or DicomHeader from find_series, of ONE series
                       read_pixels: bool = True,  # False: geometry and checks from headers only (array None)
                       ) -> Scan:

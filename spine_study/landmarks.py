@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +27,13 @@ from .metrics import bootstrap_indices, bootstrap_stats, cv_splits, paired_r2_di
 from .core import DISCS, LUMBAR, list_runs, resolve_reports_dir
 from .data import files_hash, load_cohort, resolve_data_dir
 from .preprocess import landmark_centres, midsagittal_index, read_series, vertebral_features
+from .engine import run_folds
 from .evaluation import FEATURE_COLUMNS, FEATURE_MODELS, evaluate, feature_cv
 
 # %% auto 0
-__all__ = ['PRETRAIN_COLUMNS', 'MODEL_LABELS', 'read_image', 'read_image_folder', 'splits_by_patient', 'cross_validate_landmarks',
-           'mean_shape_oof', 'landmark_errors', 'summarize_errors', 'prediction_table', 'oof_centres_table',
-           'features_by_source', 'bmd_baselines_by_source', 'overlay_figure', 'error_cdf_figure',
+__all__ = ['PRETRAIN_COLUMNS', 'MODEL_LABELS', 'read_image', 'read_image_folder', 'splits_by_patient', 'landmark_fold',
+           'cross_validate_landmarks', 'mean_shape_oof', 'landmark_errors', 'summarize_errors', 'prediction_table',
+           'oof_centres_table', 'features_by_source', 'bmd_baselines_by_source', 'overlay_figure', 'error_cdf_figure',
            'folds_match_03_train', 'StudyKeys', 'BmdBySource', 'LandmarkStudy', 'bmd_metrics', 'study_metrics',
            'bmd_by_source', 'summary_table', 'paired_error_ci', 'landmark_study', 'study_figures', 'bmd_table_view']
 
@@ -99,17 +101,25 @@ def splits_by_patient(ids: np.ndarray,  # patient ID per sample to split
             for k in sorted(set(fold_of.values()))]
 
 # %% ../nbs/05_landmarks.ipynb
+def landmark_fold(split: dict,  # one task: fold, train_idx, test_idx (sample indices)
+                  X: np.ndarray, P: np.ndarray, cfg: LandmarkConfig, levels: tuple,
+                 ) -> tuple:    # (the fitted model, its predicted grid points for the test samples)
+    "One fold: fit on the training samples, predict the test samples (grid coordinates)."
+    model, _ = fit_landmarks(X[split["train_idx"]], P[split["train_idx"]], cfg, levels)
+    return model, predict_grid(model, X[split["test_idx"]])
+
 def cross_validate_landmarks(samples: Samples,  # all samples
                              cfg: LandmarkConfig,  # one model's knobs
                              splits: list,  # from metrics.cv_splits (scan indices)
                              models_out: list | None = None,  # when a list, each fold's fitted model is appended
+                             executor=None,  # engine.run_folds: None runs the folds here, in order
                              ) -> tuple[np.ndarray, np.ndarray, float]:
     "(out-of-fold predicted original (row, col) (n, L, 2), fold per sample, seconds)."
     X, P, tf = grid_arrays(samples, cfg.image_size)
     pred, fold, t0 = np.full(P.shape, np.nan), np.full(len(X), -1), time.perf_counter()
-    for s in splits:
-        model, _ = fit_landmarks(X[s["train_idx"]], P[s["train_idx"]], cfg, samples.levels)
-        pred[s["test_idx"]] = predict_grid(model, X[s["test_idx"]]); fold[s["test_idx"]] = s["fold"]
+    res = run_folds(splits, partial(landmark_fold, X=X, P=P, cfg=cfg, levels=samples.levels), executor)
+    for s, (model, p) in zip(splits, res):
+        pred[s["test_idx"]] = p; fold[s["test_idx"]] = s["fold"]
         if models_out is not None: models_out.append(model)
     return from_grid(pred, tf), fold, time.perf_counter() - t0
 

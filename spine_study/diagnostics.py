@@ -5,9 +5,15 @@
 # %% ../nbs/04_diagnostics.ipynb 2
 from __future__ import annotations
 
+import copy
 import json
+import os
+import time
 import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,25 +29,30 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from .core import list_runs, read_status, resolve_reports_dir
-from .metrics import (bootstrap_ci, bootstrap_indices, cv_splits, inner_val_split, mae,
-                                 patient_level, patient_table, pearson_r, percentile_ci, r2,
-                                 seed_holdout_split)
+from .core import list_runs, pick_device, read_status, repo_root, resolve_reports_dir
+from .evaluation import FEATURE_COLUMNS, evaluate, feature_cv, feature_estimator
+from .metrics import (bootstrap_ci, bootstrap_indices, cv_splits, inner_val_split, mae, metrics_with_ci,
+                                 patient_level, patient_table, pearson_r, percentile_ci, r2, seed_holdout_split)
 from .preprocess import QC_GATES, QC_LIMITS, disc_mask, image_body_points
-from .train import TrainConfig, fit, predict
+from .train import TrainConfig, fit, load_model, predict
 
 # %% auto 0
 __all__ = ['EXTRAPOLATION_MAX_FACTOR', 'ASYMPTOTE_SE_MAX', 'HISTORY_COLUMNS', 'HISTORY_OPTIONAL', 'COLLAPSE_SPREAD_RATIO',
            'WIDE_CI_WIDTH', 'BIAS_LOSS_MIN', 'SPREAD_LOSS_MIN', 'WEAK_CORRELATION_R2', 'SPLIT_LUCK_PCT', 'PERM_ALPHA',
            'FIRST_EPOCH_RATIO_MAX', 'EARLY_BEST_FRACTION', 'LC_GAIN_PER_DOUBLING', 'SALIENCY_ENRICHMENT_MIN',
-           'INPUT_QC_FAIL_MAX', 'TRAIN_RUN_REQUIRED', 'murphy_decomposition', 'plot_murphy', 'r2_bootstrap_width',
-           'ridge_fit_predict', 'patient_scores', 'split_luck', 'percentile_of', 'plot_distribution', 'cv_predict',
-           'subset_r2', 'sklearn_fit_predict', 'network_fit_predict', 'cv_split_luck', 'permute_patient_labels',
-           'permutation_test', 'prediction_permutation_test', 'learning_curve', 'learning_curve_slope',
-           'inverse_power_law', 'extrapolate_learning_curve', 'plot_learning_curve', 'dynamics_summary',
-           'as_dynamics_history', 'plot_dynamics', 'patient_overlap', 'patient_attributes', 'subgroup_errors',
-           'plot_subgroup_errors', 'cam_layer', 'input_gradients', 'grad_cam', 'body_band_mask', 'saliency_on_mask',
-           'plot_saliency', 'verdict', 'resolve_train_run', 'read_train_run', 'prediction_rows', 'rebuild_run_data']
+           'INPUT_QC_FAIL_MAX', 'TRAIN_RUN_REQUIRED', 'DATA', 'PERM_TEST_RUN', 'SUBGROUP_ATTRIBUTES', 'SALIENCY_MAPS',
+           'QC_METRICS', 'murphy_decomposition', 'plot_murphy', 'r2_bootstrap_width', 'ridge_fit_predict',
+           'patient_scores', 'split_luck', 'percentile_of', 'plot_distribution', 'cv_predict', 'subset_r2',
+           'sklearn_fit_predict', 'network_fit_predict', 'cv_split_luck', 'permute_patient_labels', 'permutation_test',
+           'prediction_permutation_test', 'learning_curve', 'learning_curve_slope', 'inverse_power_law',
+           'extrapolate_learning_curve', 'plot_learning_curve', 'dynamics_summary', 'as_dynamics_history',
+           'plot_dynamics', 'patient_overlap', 'patient_attributes', 'subgroup_errors', 'plot_subgroup_errors',
+           'cam_layer', 'input_gradients', 'grad_cam', 'body_band_mask', 'saliency_on_mask', 'plot_saliency', 'Facts',
+           'FailureCheck', 'failure_check', 'failure_checks', 'verdict', 'resolve_train_run', 'read_train_run',
+           'prediction_rows', 'rebuild_run_data', 'AnalysedRun', 'load_analysed_run', 'data_field', 'record_metrics',
+           'SubsetLuck', 'HoldoutParts', 'SplitLuck', 'PermutationTests', 'LearningCurves', 'Dynamics', 'Saliency',
+           'Timer', 'Diagnosis', 'diagnosis_tables', 'diagnose', 'diagnosis_figures', 'save_diagnosis',
+           'run_study_part']
 
 # %% ../nbs/04_diagnostics.ipynb
 def murphy_decomposition(y_true: np.ndarray, # true values, one per patient
@@ -514,24 +525,31 @@ def input_gradients(model: nn.Module,   # maps (B, S, H, W) -> (B,)
     return np.concatenate(out)
 
 # %% ../nbs/04_diagnostics.ipynb
+class _AsLogits(nn.Module):
+    "A regression network's (B,) output as (B, 1) logits: the shape MONAI's saliency classes score."
+    def __init__(self, model: nn.Module): super().__init__(); self.model = model
+    def forward(self, x): return self.model(x)[:, None]
+
+def _upsample_to(spatial_size):
+    "MONAI upsampler: a 3D block's map averaged over depth, then bilinear to the input's (H, W)."
+    def up(m: torch.Tensor) -> torch.Tensor:
+        if m.dim() == 5: m = m.mean(2)
+        return F.interpolate(m, size=spatial_size, mode="bilinear", align_corners=False)
+    return up
+
 def grad_cam(model: nn.Module,          # maps (B, S, H, W) -> (B,)
              X: np.ndarray,             # (n, S, H, W) slabs
              layer: nn.Module | None = None, # default cam_layer(model)
              batch_size: int = 16,
             ) -> np.ndarray:            # (n, H, W) non-negative maps
-    "Grad-CAM of a regression output on a convolutional block, upsampled to the input's (H, W)."
-    layer, acts, out = layer or cam_layer(model), [], []
-    hook = layer.register_forward_hook(lambda mod, inp, o: acts.append(o))
-    try:
-        for xb in _slab_batches(model, X, batch_size):
-            acts.clear(); a = model(xb), acts[-1]
-            g, = torch.autograd.grad(a[0].sum(), a[1])
-            w = g.mean(dim=tuple(range(2, g.dim())), keepdim=True)
-            cam = F.relu((w * a[1]).sum(1))
-            if cam.dim() == 4: cam = cam.mean(1)                      # 3D block: average over depth
-            out.append(F.interpolate(cam[:, None].detach(), size=xb.shape[-2:], mode="bilinear", align_corners=False)[:, 0].cpu().numpy())
-    finally: hook.remove()
-    return np.concatenate(out)
+    "Grad-CAM (MONAI GradCAM) of a regression output on a convolutional block, upsampled to the input's (H, W)."
+    from monai.visualize import GradCAM
+    layer = layer or cam_layer(model)
+    name = next((n for n, m in model.named_modules() if m is layer), None)
+    if name is None: raise ValueError(f"{type(layer).__name__} is not a module of {type(model).__name__}")
+    wrapped = _AsLogits(copy.deepcopy(model))   # MONAI leaves its hooks on the module: they go on a copy
+    cam = GradCAM(wrapped, target_layers=f"model.{name}", upsampler=_upsample_to, postprocessing=lambda m: m)
+    return np.concatenate([cam(xb, class_idx=0)[:, 0].detach().cpu().numpy() for xb in _slab_batches(wrapped, X, batch_size)])
 
 # %% ../nbs/04_diagnostics.ipynb
 def body_band_mask(slice2d: np.ndarray,  # mid-sagittal slice of a preprocessed crop (H, W)
@@ -593,19 +611,64 @@ SALIENCY_ENRICHMENT_MIN = 1.5    # saliency mass on the vertebral bodies / their
 INPUT_QC_FAIL_MAX = QC_LIMITS["max_fail_fraction"]  # a preprocessing QC gate failing on more scans than this = inputs miss the anatomy
 
 # %% ../nbs/04_diagnostics.ipynb
-def _fact(f: dict, key: str):
-    "A fact's value, or None if absent/NaN."
-    v = f.get(key)
-    if v is None or (np.isscalar(v) and isinstance(v, (float, np.floating)) and np.isnan(v)): return None
-    return v
+def _finite(v):
+    "v, or None when it is absent or a NaN float."
+    return None if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)) else v
+
+@dataclass(frozen=True)
+class Facts:
+    "What the verdict reads, each None when not measured (names as in a diagnosis's metrics.json)."
+    r2: float | None = None; r2_ci95: list | None = None; n_patients: int | None = None  # headline R², its 95 % CI
+    baseline_r2: float | None = None        # the mean predictor's R²
+    pearson_r: float | None = None; spread_ratio: float | None = None       # prediction SD / truth SD
+    r2_correlation: float | None = None; loss_spread: float | None = None; loss_bias: float | None = None  # Murphy terms
+    collapse_ratio: float | None = None     # last validation prediction SD / sd(y) (training dynamics)
+    subset_r2_p05: float | None = None; subset_r2_p95: float | None = None  # the run's R² on random test sets
+    subset_n_test: int | None = None; subset_run_percentile: float | None = None
+    holdout_val_r2: float | None = None     # a hold-out checkpoint on its validation patients
+    cnn_refit_r2: list | None = None        # the configuration retrained on other random splits
+    split_luck_percentile: float | None = None; split_luck_model: str | None = None
+    perm_p_value: float | None = None; perm_test: str | None = None
+    qc_worst_fail_fraction: float | None = None  # the worst preprocessing QC gate's failing share of scans
+    qc_gates: dict = field(default_factory=dict) # gate -> (scans failed, scans checked)
+    first_epoch_loss_ratio: float | None = None; best_val_epoch_fraction: float | None = None
+    patient_overlap: int | None = None
+    saliency_body_enrichment: float | None = None; saliency_body_fraction: float | None = None
+    saliency_body_area_fraction: float | None = None
+    lc_gain_per_doubling: float | None = None; lc_model: str | None = None
+
+    @classmethod
+    def from_metrics(cls, metrics: dict, # flat: metrics_with_ci, murphy_decomposition, dynamics_summary, qc_summary, ...
+                    ) -> Facts:
+        "The facts among a flat metrics dict (unknown keys ignored; NaN = not measured)."
+        kw = {f.name: _finite(metrics.get(f.name)) for f in fields(cls) if f.name != "qc_gates"}
+        counts = {g: (_finite(metrics.get(f"n_{g}_failed")), _finite(metrics.get(f"n_{g}_checked"))) for g in QC_GATES}  # qc_summary's names
+        return cls(**kw, qc_gates={g: c for g, c in counts.items() if None not in c})
+
+def _as_facts(facts: Facts | dict) -> Facts: return facts if isinstance(facts, Facts) else Facts.from_metrics(facts)
+
+# %% ../nbs/04_diagnostics.ipynb
+@dataclass(frozen=True)
+class FailureCheck:
+    "One failure mode tested against its threshold: what the verdict says about it."
+    name: str              # the failure mode, as the verdict names it
+    value: object          # the measured quantity the threshold applies to (None: not measured)
+    threshold: object      # the threshold: a number, or a (low, high) range
+    present: bool | None   # threshold crossed? None: not measured
+    evidence: str = ""     # the numbers behind the answer ("" when not measured)
+    rule: str = ""         # the threshold in words
+    cause: bool = False    # a cause a variance collapse can come with (named beside it when both are present)
+
+    def __str__(self) -> str: return f"{self.name} ({self.evidence}; {self.rule})"
+
+def failure_check(name: str, value, threshold, crossed, evidence, rule: str, cause: bool = False) -> FailureCheck:
+    "A FailureCheck of a measured value (None: not measured); `crossed(value)` and `evidence(value)` only see a value."
+    if value is None: return FailureCheck(name, None, threshold, None, "", rule, cause)
+    return FailureCheck(name, value, threshold, bool(crossed(value)), evidence(value), rule, cause)
 
 def _times(v: float) -> str:
     "A ratio as '2,204x' or '1.4x'."
     return f"{v:,.0f}x" if v >= 10 else f"{v:.1f}x"
-
-def _check(present_if, value, evidence: str, threshold: str) -> tuple:
-    "(present? (None when value is None), evidence, threshold) of one check."
-    return (None, "", threshold) if value is None else (bool(present_if(value)), evidence, threshold)
 
 def _spread_name(ratio, r) -> str:
     "Which way a costly spread is wrong (Murphy's optimum is prediction SD / truth SD = r)."
@@ -613,65 +676,76 @@ def _spread_name(ratio, r) -> str:
     if r <= 0: return "a spread that only adds error (r <= 0)"
     return "an inflated spread (noisier than the correlation warrants)" if ratio > r else "a shrunken spread"
 
-def _checks_predictions(f: dict) -> list[tuple]:
-    "Checks on the predictions: collapse, CI, bias, spread, correlation, split luck, permutation test."
-    g = lambda k: _fact(f, k)
-    ci, r, ratio, ls, lb = g("r2_ci95"), g("pearson_r"), g("spread_ratio"), g("loss_spread"), g("loss_bias")
-    sr = min([v for v in (ratio, g("collapse_ratio")) if v is not None], default=None)
-    r2c = g("r2_correlation") if g("r2_correlation") is not None else (None if r is None else r ** 2)
-    sub = f"; the run's predictions give {g('subset_r2_p05'):.2f} to {g('subset_r2_p95'):.2f} on 90 % of random "\
-          f"{g('subset_n_test')}-patient test sets" if g("subset_r2_p05") is not None else ""
-    if sub and g("subset_run_percentile") is not None: sub += f", its own R² sits at percentile {g('subset_run_percentile'):.0f} of them"
-    if g("holdout_val_r2") is not None: sub += f"; the same checkpoint scores R² {g('holdout_val_r2'):.2f} on its validation patients"
-    if f.get("cnn_refit_r2"): sub += f"; retrained on other random splits the configuration scores {', '.join(f'{v:.2f}' for v in f['cnn_refit_r2'])}"
-    pct, lo_p, hi_p = g("split_luck_percentile"), *SPLIT_LUCK_PCT
-    by = f" ({g('split_luck_model')} retrained on the same protocol)" if g("split_luck_model") else ""
-    return [("variance collapse", *_check(lambda v: v < COLLAPSE_SPREAD_RATIO, sr, f"prediction SD / truth SD = {sr or 0:.2f}",
-                                          f"threshold {COLLAPSE_SPREAD_RATIO}")),
-            ("a wide confidence interval", *_check(lambda v: v[1] - v[0] > WIDE_CI_WIDTH, ci, "" if ci is None else
-                f"95 % CI of R² {ci[0]:.2f} to {ci[1]:.2f}, width {ci[1] - ci[0]:.2f}", f"threshold {WIDE_CI_WIDTH}")),
-            ("a shifted mean", *_check(lambda v: v > BIAS_LOSS_MIN, lb, f"the bias term costs {lb or 0:.2f} of R²", f"threshold {BIAS_LOSS_MIN}")),
-            (_spread_name(ratio, r), *_check(lambda v: v > SPREAD_LOSS_MIN, ls, f"the spread term costs {ls or 0:.2f} of R²"
-                + ("" if ratio is None or r is None else f"; prediction SD / truth SD = {ratio:.2f}, optimum {max(r, 0):.2f}"),
-                f"threshold {SPREAD_LOSS_MIN}")),
-            ("weak or negative correlation", *_check(lambda v: v < WEAK_CORRELATION_R2 or (r is not None and r < 0), r2c,
-                ("" if r is None else f"r = {r:.2f}, ") + f"r² = {r2c or 0:.2f}", f"threshold r² {WEAK_CORRELATION_R2}, r > 0")),
-            ("an unlucky (or lucky) split", *_check(lambda v: not lo_p <= v <= hi_p, pct,
-                f"the run's split sits at percentile {pct or 0:.0f} of random splits{by}{sub}", f"expected range {lo_p:g}-{hi_p:g}")),
-            ("no evidence of signal", *_check(lambda v: v >= PERM_ALPHA, g("perm_p_value"),
-                f"permutation p = {g('perm_p_value') or 0:.3f}" + (f" ({g('perm_test')})" if g("perm_test") else ""), f"alpha {PERM_ALPHA}"))]
+def _luck_evidence(f: Facts) -> str:
+    "What random test sets, a hold-out's validation half and refits add to the split-luck evidence."
+    sub = "" if f.subset_r2_p05 is None else (f"; the run's predictions give {f.subset_r2_p05:.2f} to {f.subset_r2_p95:.2f} "
+                                               f"on 90 % of random {f.subset_n_test}-patient test sets")
+    if sub and f.subset_run_percentile is not None: sub += f", its own R² sits at percentile {f.subset_run_percentile:.0f} of them"
+    if f.holdout_val_r2 is not None: sub += f"; the same checkpoint scores R² {f.holdout_val_r2:.2f} on its validation patients"
+    if f.cnn_refit_r2: sub += f"; retrained on other random splits the configuration scores {', '.join(f'{v:.2f}' for v in f.cnn_refit_r2)}"
+    return sub
 
 # %% ../nbs/04_diagnostics.ipynb
-def _qc_evidence(f: dict) -> str:
+def _checks_predictions(f: Facts) -> list[FailureCheck]:
+    "Checks on the predictions: collapse (first), CI, bias, spread, correlation, split luck, permutation test."
+    ratio, r, ci, (lo_p, hi_p) = f.spread_ratio, f.pearson_r, f.r2_ci95, SPLIT_LUCK_PCT
+    sr = min([v for v in (ratio, f.collapse_ratio) if v is not None], default=None)
+    r2c = f.r2_correlation if f.r2_correlation is not None else (None if r is None else r ** 2)
+    optimum = "" if ratio is None or r is None else f"; prediction SD / truth SD = {ratio:.2f}, optimum {max(r, 0):.2f}"
+    by = f" ({f.split_luck_model} retrained on the same protocol)" if f.split_luck_model else ""
+    return [failure_check("variance collapse", sr, COLLAPSE_SPREAD_RATIO, lambda v: v < COLLAPSE_SPREAD_RATIO,
+                          lambda v: f"prediction SD / truth SD = {v:.2f}", f"threshold {COLLAPSE_SPREAD_RATIO}"),
+            failure_check("a wide confidence interval", None if ci is None else ci[1] - ci[0], WIDE_CI_WIDTH, lambda v: v > WIDE_CI_WIDTH,
+                          lambda v: f"95 % CI of R² {ci[0]:.2f} to {ci[1]:.2f}, width {v:.2f}", f"threshold {WIDE_CI_WIDTH}"),
+            failure_check("a shifted mean", f.loss_bias, BIAS_LOSS_MIN, lambda v: v > BIAS_LOSS_MIN,
+                          lambda v: f"the bias term costs {v:.2f} of R²", f"threshold {BIAS_LOSS_MIN}"),
+            failure_check(_spread_name(ratio, r), f.loss_spread, SPREAD_LOSS_MIN, lambda v: v > SPREAD_LOSS_MIN,
+                          lambda v: f"the spread term costs {v:.2f} of R²" + optimum, f"threshold {SPREAD_LOSS_MIN}"),
+            failure_check("weak or negative correlation", r2c, WEAK_CORRELATION_R2, lambda v: v < WEAK_CORRELATION_R2 or (r is not None and r < 0),
+                          lambda v: ("" if r is None else f"r = {r:.2f}, ") + f"r² = {v:.2f}", f"threshold r² {WEAK_CORRELATION_R2}, r > 0",
+                          cause=True),
+            failure_check("an unlucky (or lucky) split", f.split_luck_percentile, SPLIT_LUCK_PCT, lambda v: not lo_p <= v <= hi_p,
+                          lambda v: f"the run's split sits at percentile {v:.0f} of random splits{by}{_luck_evidence(f)}",
+                          f"expected range {lo_p:g}-{hi_p:g}"),
+            failure_check("no evidence of signal", f.perm_p_value, PERM_ALPHA, lambda v: v >= PERM_ALPHA,
+                          lambda v: f"permutation p = {v:.3f}" + (f" ({f.perm_test})" if f.perm_test else ""), f"alpha {PERM_ALPHA}",
+                          cause=True)]
+
+# %% ../nbs/04_diagnostics.ipynb
+def _qc_evidence(f: Facts) -> str:
     "'12 of 240 scans fail qc_crop (the crop misses ...)', for every gate with failures among the facts."
-    parts = [f"{f[f'n_{g}_failed']} of {f[f'n_{g}_checked']} scans fail {g} ({msg.format(**QC_LIMITS)})" for g, msg in QC_GATES.items()
-             if _fact(f, f"n_{g}_failed") and _fact(f, f"n_{g}_checked")]
+    parts = [f"{failed} of {checked} scans fail {g} ({QC_GATES[g].format(**QC_LIMITS)})"
+             for g, (failed, checked) in f.qc_gates.items() if failed and checked]
     return "; ".join(parts) or "every preprocessing QC gate passes"
 
-def _checks_training(f: dict) -> list[tuple]:
+def _checks_training(f: Facts) -> list[FailureCheck]:
     "Checks on training and data: inputs, output scale, early best epoch, leakage, saliency."
-    g = lambda k: _fact(f, k)
-    fe, be, ov, en = (g(k) for k in ("first_epoch_loss_ratio", "best_val_epoch_fraction", "patient_overlap", "saliency_body_enrichment"))
-    return [("inputs miss the anatomy", *_check(lambda v: v > INPUT_QC_FAIL_MAX, g("qc_worst_fail_fraction"), _qc_evidence(f),
-                f"threshold {100 * INPUT_QC_FAIL_MAX:.0f} % of scans per gate")),
-            ("a wrong output scale at the start of training", *_check(lambda v: v > FIRST_EPOCH_RATIO_MAX, fe,
-                f"first-epoch loss is {_times(fe or 0)} var(y)", f"threshold {FIRST_EPOCH_RATIO_MAX:g}x")),
-            ("an early best epoch", *_check(lambda v: v <= EARLY_BEST_FRACTION, be,
-                f"best validation at {100 * (be or 0):.0f} % of the epochs", f"threshold {100 * EARLY_BEST_FRACTION:.0f} %")),
-            ("patient leakage", *_check(lambda v: v > 0, ov, f"{ov} patient(s) on two sides of a split", "must be 0")),
-            ("attention off the vertebral bodies", *_check(lambda v: v < SALIENCY_ENRICHMENT_MIN, en,
-                f"{100 * (g('saliency_body_fraction') or 0):.0f} % of the input-gradient saliency lies on the vertebral-body band, "
-                f"{100 * (g('saliency_body_area_fraction') or 0):.0f} % of the image ({en or 0:.1f}x chance)",
-                f"threshold {SALIENCY_ENRICHMENT_MIN:g}x"))]
+    return [failure_check("inputs miss the anatomy", f.qc_worst_fail_fraction, INPUT_QC_FAIL_MAX, lambda v: v > INPUT_QC_FAIL_MAX,
+                          lambda v: _qc_evidence(f), f"threshold {100 * INPUT_QC_FAIL_MAX:.0f} % of scans per gate", cause=True),
+            failure_check("a wrong output scale at the start of training", f.first_epoch_loss_ratio, FIRST_EPOCH_RATIO_MAX,
+                          lambda v: v > FIRST_EPOCH_RATIO_MAX, lambda v: f"first-epoch loss is {_times(v)} var(y)",
+                          f"threshold {FIRST_EPOCH_RATIO_MAX:g}x", cause=True),
+            failure_check("an early best epoch", f.best_val_epoch_fraction, EARLY_BEST_FRACTION, lambda v: v <= EARLY_BEST_FRACTION,
+                          lambda v: f"best validation at {100 * v:.0f} % of the epochs", f"threshold {100 * EARLY_BEST_FRACTION:.0f} %",
+                          cause=True),
+            failure_check("patient leakage", f.patient_overlap, 0, lambda v: v > 0, lambda v: f"{v} patient(s) on two sides of a split",
+                          "must be 0"),
+            failure_check("attention off the vertebral bodies", f.saliency_body_enrichment, SALIENCY_ENRICHMENT_MIN,
+                          lambda v: v < SALIENCY_ENRICHMENT_MIN,
+                          lambda v: f"{100 * (f.saliency_body_fraction or 0):.0f} % of the input-gradient saliency lies on the "
+                                    f"vertebral-body band, {100 * (f.saliency_body_area_fraction or 0):.0f} % of the image ({v:.1f}x chance)",
+                          f"threshold {SALIENCY_ENRICHMENT_MIN:g}x", cause=True)]
 
-def _checks(f: dict) -> list[tuple[str, bool | None, str, str]]:
-    "(failure mode, present? (None = not measured), evidence, threshold) for every check."
+def failure_checks(facts: Facts | dict, # a Facts record, or a flat metrics dict (Facts.from_metrics)
+                  ) -> list[FailureCheck]: # every check; the variance collapse first
+    "Every failure mode tested against its threshold (present None: not measured)."
+    f = _as_facts(facts)
     return _checks_predictions(f) + _checks_training(f)
 
 # %% ../nbs/04_diagnostics.ipynb
-def _headline(f: dict) -> str:
+def _headline(f: Facts) -> str:
     "First sentence: R², CI, patients, baseline, and what the CI allows to conclude."
-    r, ci, n, b = (_fact(f, k) for k in ("r2", "r2_ci95", "n_patients", "baseline_r2"))
+    r, ci, n, b = f.r2, f.r2_ci95, f.n_patients, f.baseline_r2
     if r is None: return "R² was not given."
     s = f"R² = {r:.2f}" + (f" (95 % CI {ci[0]:.2f} to {ci[1]:.2f}" if ci else " (no CI") + (f", {n} patients)" if n else ")")
     if b is not None: s += f" against {b:.2f} for the mean predictor"
@@ -680,18 +754,17 @@ def _headline(f: dict) -> str:
                  ": not distinguishable from predicting the mean")
     return s + "."
 
-def _lost(f: dict) -> str:
+def _lost(f: Facts) -> str:
     "Where the R² short of 1 went, from the Murphy terms: 1 - R² = (1 - r²) + spread + bias."
-    r, r2c, ls, lb = (_fact(f, k) for k in ("r2", "r2_correlation", "loss_spread", "loss_bias"))
-    if None in (r, r2c, ls, lb): return ""
-    parts = {"missing correlation (1 - r²)": 1 - r2c, "the spread": ls, "the bias": lb}
+    if None in (f.r2, f.r2_correlation, f.loss_spread, f.loss_bias): return ""
+    parts = {"missing correlation (1 - r²)": 1 - f.r2_correlation, "the spread": f.loss_spread, "the bias": f.loss_bias}
     big = max(parts, key=parts.get)
-    return (f"Of the {1 - r:.2f} of R² lost against a perfect prediction, " + ", ".join(f"{v:.2f} is {k}" for k, v in parts.items())
+    return (f"Of the {1 - f.r2:.2f} of R² lost against a perfect prediction, " + ", ".join(f"{v:.2f} is {k}" for k, v in parts.items())
             + f"; the largest share is {big}.")
 
-def _data_or_model(f: dict) -> str:
+def _data_or_model(f: Facts) -> str:
     "The learning curve's answer to 'would more patients help?' (not a failure mode: an answer)."
-    slope, of = _fact(f, "lc_gain_per_doubling"), (f" of the {_fact(f, 'lc_model')}" if _fact(f, "lc_model") else "")
+    slope, of = f.lc_gain_per_doubling, (f" of the {f.lc_model}" if f.lc_model else "")
     if slope is None: return ""
     if slope > LC_GAIN_PER_DOUBLING:
         return (f"Data or model: R²{of} still rises {slope:+.2f} per doubling of training patients (threshold {LC_GAIN_PER_DOUBLING}): "
@@ -700,25 +773,23 @@ def _data_or_model(f: dict) -> str:
             "more of the same patients would help little; the model or its inputs are the limit.")
 
 # %% ../nbs/04_diagnostics.ipynb
-_CAUSES = ("inputs miss the anatomy", "a wrong output scale at the start of training", "an early best epoch", "no evidence of signal",
-           "weak or negative correlation", "attention off the vertebral bodies")
-
-def verdict(facts: dict, # flat dict of measured quantities (see the list of checks)
-           ) -> str:     # a short paragraph
+def verdict(facts: Facts | dict, # a Facts record, or a flat dict of measured quantities (see Facts)
+           ) -> str:             # a short paragraph
     "A paragraph, generated from the numbers, naming the failure modes whose thresholds are crossed."
-    checks = _checks(facts)
-    found = [f"{name} ({ev}; {thr})" for name, present, ev, thr in checks if present]
-    passed = [f"{name} ({ev}; {thr})" for name, present, ev, thr in checks if present is False]
-    missing = [name for name, present, ev, thr in checks if present is None]
-    parts = [_headline(facts), _lost(facts)]
+    f = _as_facts(facts)
+    checks = failure_checks(f)
+    collapse = checks[0]
+    found, passed = [str(c) for c in checks if c.present], [str(c) for c in checks if c.present is False]
+    missing = [c.name for c in checks if c.present is None]
+    parts = [_headline(f), _lost(f)]
     parts.append("Failure modes present: " + "; ".join(found) + "." if found else "No failure mode crossed its threshold.")
-    if checks[0][1]:
-        causes = [n for n, present, _, _ in checks if present and n in _CAUSES]
+    if collapse.present:
+        causes = [c.name for c in checks if c.present and c.cause]
         parts.append("The collapse comes with: " + ", ".join(causes) + "." if causes else
                      "None of the measured causes (output scale, early best epoch, missing signal, attention) explains the collapse.")
     if passed: parts.append("Checked and absent: " + "; ".join(passed) + ".")
-    parts.append(_data_or_model(facts))
-    if _fact(facts, "lc_gain_per_doubling") is None: missing.append("the learning curve")
+    parts.append(_data_or_model(f))
+    if f.lc_gain_per_doubling is None: missing.append("the learning curve")
     if missing: parts.append(f"Not measured: {len(missing)} of {len(checks) + 1} checks ({', '.join(missing)}).")
     return " ".join(p for p in parts if p)
 
@@ -794,3 +865,455 @@ def rebuild_run_data(train_run: dict,   # read_train_run(...)
     if plan_d.get("cache_key") and prep.key != plan_d["cache_key"]:
         raise ValueError(f"preprocessing key {prep.key} differs from the run's {plan_d['cache_key']}: data or preprocessing changed since {train_run['name']}")
     return cohort, prep
+
+# %% ../nbs/04_diagnostics.ipynb
+@dataclass
+class AnalysedRun:
+    "A complete 03_train run with its inputs rebuilt exactly: what every part of a diagnosis reads."
+    train: dict              # read_train_run(...)
+    table: pd.DataFrame      # the preprocessed table, one row per scan
+    X: np.ndarray            # the slabs the run trained on, (n_scans, S, H, W)
+    ids: np.ndarray          # patient ID per scan
+    y: np.ndarray            # BMD per scan
+    F: np.ndarray            # the feature baselines' features per scan (evaluation.FEATURE_COLUMNS)
+    manifest: pd.DataFrame   # the cohort's manifest, one row per scan (subgroup attributes)
+    pred: pd.DataFrame       # the run's predictions, `scan` as a row of `table`
+    preprocess_key: str      # cache key of the rebuilt inputs (equal to the run's)
+    cache_hit: bool          # whether the rebuild was a cache read
+    cfg: TrainConfig | None  # the network's configuration as retrained here; None for a feature model
+
+    @property
+    def name(self) -> str: return self.train["name"]
+    @property
+    def model(self) -> str: return self.train["params"]["model"]
+    @property
+    def split(self) -> str: return self.train["params"].get("split", "cv")
+    @property
+    def is_net(self) -> bool: return self.cfg is not None
+    @property
+    def is_holdout(self) -> bool: return self.split == "seed_holdout"
+
+# %% ../nbs/04_diagnostics.ipynb
+def load_analysed_run(run_dir: str | Path, # a complete 03_train run directory
+                      data_dir=None, metadata=None, # None: the run's own
+                      device: str = "cpu", num_threads: int | None = 1, # for the network's retraining
+                     ) -> AnalysedRun:
+    "Read a training run and rebuild its inputs; refuses predictions that do not match the rebuilt cohort."
+    tr = read_train_run(run_dir)
+    cohort, prep = rebuild_run_data(tr, data_dir, metadata)
+    tab = prep.table
+    ids, y = tab.ID.astype(str).to_numpy(), tab.BMD.to_numpy(float)
+    pred = tr["predictions"].assign(scan=prediction_rows(tr["predictions"], tab))
+    rows = pred.scan.to_numpy()
+    if not ((pred.ID.to_numpy() == ids[rows]).all() and np.allclose(pred.y_true, y[rows])):
+        raise ValueError(f"the predictions of {tr['name']} do not match the rebuilt cohort")
+    cfg = None if tr["train_config"] is None else TrainConfig(**{**tr["train_config"], "device": device, "pretrained": None,
+                                                                  "num_threads": num_threads})
+    return AnalysedRun(tr, tab, prep.X, ids, y, tab[FEATURE_COLUMNS].to_numpy(float), cohort.manifest.reset_index(drop=True),
+                       pred, prep.key, prep.cache_hit, cfg)
+
+# %% ../nbs/04_diagnostics.ipynb
+DATA = {"metric": False}   # field metadata: a record's table, array or label, not one of its metrics
+
+def data_field(**kw):
+    "A dataclass field that holds data (a table, an array, a label), not a metric."
+    return field(metadata=DATA, **kw)
+
+def record_metrics(rec) -> dict:
+    "A record's metrics: its fields except the DATA ones, each named PREFIX + field name."
+    return {rec.PREFIX + f.name: getattr(rec, f.name) for f in fields(rec) if f.metadata.get("metric", True)}
+
+@dataclass
+class SubsetLuck:
+    "Split luck without retraining: the run's own predictions scored on random test sets."
+    PREFIX: ClassVar[str] = "subset_"
+    r2_p05: float; r2_median: float; r2_p95: float   # quantiles of R² over the random test sets
+    r2_below0_fraction: float                         # share of them with R² < 0
+    n_test: int                                       # patients per test set (a tenth of the cohort)
+    pool_patients: int                                # patients they are drawn from
+    run_percentile: float                             # percentile of the run's own R² among them
+    r2: np.ndarray = data_field(repr=False)                 # R² of every random test set
+    pool_kind: str = data_field(default="out-of-fold")      # "validation + test" for a hold-out run
+
+@dataclass
+class HoldoutParts:
+    "A hold-out checkpoint's R² on its validation patients (which chose it) and its test patients."
+    PREFIX: ClassVar[str] = "holdout_"
+    val_r2: float; test_r2: float
+    n_val: int = data_field(); n_test: int = data_field()
+
+@dataclass
+class SplitLuck:
+    "Split luck, retrained: the feature pipeline on many random splits of the run's protocol, and on the run's own."
+    PREFIX: ClassVar[str] = "split_luck_"
+    model: str                                        # the feature pipeline (evaluation.FEATURE_MODELS)
+    own_r2: float                                     # its R² on the run's own split
+    percentile: float                                 # where that sits among the random splits
+    r2_p05: float; r2_median: float; r2_p95: float
+    table: pd.DataFrame = data_field(repr=False)            # one row per random split (split_luck / cv_split_luck)
+    protocol: str = data_field(default="K-fold")            # "192/24/24" for a hold-out run
+
+# %% ../nbs/04_diagnostics.ipynb
+@dataclass
+class PermutationTests:
+    "Chance level: the run's predictions shuffled between patients, and the feature pipeline retrained on shuffled labels."
+    PREFIX: ClassVar[str] = ""
+    perm_p_value: float; perm_test: str               # the run's predictions (prediction_permutation_test)
+    features_perm_p_value: float; features_perm_r2: float  # the feature pipeline under 5-fold CV (permutation_test)
+    run: dict = data_field(repr=False); features: dict = data_field(repr=False)  # the tests' outputs (null distributions)
+    model: str = data_field(default="")                     # the feature pipeline
+
+PERM_TEST_RUN = "the run's predictions shuffled between patients"
+
+@dataclass
+class LearningCurves:
+    "Data or model: learning curves of the feature pipeline and of the network (capped epochs)."
+    PREFIX: ClassVar[str] = "lc_"
+    features_gain_per_doubling: float; cnn_gain_per_doubling: float   # learning_curve_slope of each (NaN: no network)
+    gain_per_doubling: float; model: str              # the slope the verdict reads, and whose
+    features_extrapolation_reliable: bool; features_asymptote: float  # extrapolate_learning_curve of the features' curve
+    curves: dict = data_field(repr=False)                   # label -> learning_curve table
+    cnn: pd.DataFrame | None = data_field(default=None, repr=False)  # the network's curve
+    cnn_sizes: list = data_field(default_factory=list)      # its training sizes
+    n_run_train: int = data_field(default=0)                # training patients of the run itself (median over splits)
+    extrapolation: dict = data_field(default_factory=dict, repr=False)
+
+@dataclass
+class Dynamics:
+    "Training dynamics of the analysed run: dynamics_summary of its history."
+    summary: dict                                     # dynamics_summary(...)
+    history: pd.DataFrame = field(repr=False)         # as_dynamics_history(history.csv)
+    per_fold: pd.DataFrame = field(repr=False)        # epochs, first training MSE and best epoch per fold
+
+    def metrics(self) -> dict:
+        "dynamics_summary's flat numbers and the median best epoch."
+        m = {k: v for k, v in self.summary.items() if not isinstance(v, dict)}
+        return {**m, "best_val_epoch_median": float(np.median(list(self.summary["best_val_epoch"].values())))}
+
+# %% ../nbs/04_diagnostics.ipynb
+@dataclass
+class Saliency:
+    "What the run's saved model looks at on its own test scans (medians over the scans)."
+    PREFIX: ClassVar[str] = ""
+    saliency_body_fraction: float         # input-gradient mass on the vertebral-body band
+    saliency_body_area_fraction: float    # the band's share of the image
+    saliency_body_enrichment: float       # their ratio (1: as much as chance)
+    gradcam_body_enrichment: float        # the same for Grad-CAM
+    saliency_scans: int                   # test scans mapped
+    saliency_scans_without_mask: int      # of which the band was not found
+    table: pd.DataFrame = data_field(repr=False)   # per scan and map: mass_fraction, area_fraction, enrichment, map, ID, scan
+    X: np.ndarray = data_field(repr=False)         # the slabs of the figure's scans (spread over the BMD range)
+    maps: dict = data_field(repr=False)            # map name -> (n, H, W) maps of those scans
+    masks: np.ndarray = data_field(repr=False)     # their body bands
+    titles: list = data_field(default_factory=list)
+
+class Timer:
+    "Seconds per named part, reported through `log` as each part ends."
+    def __init__(self, log=print): self.seconds, self.log = {}, log
+    @contextmanager
+    def __call__(self, part: str):
+        t0 = time.perf_counter(); yield
+        self.seconds[part] = round(time.perf_counter() - t0, 1); self.log(f"[{part}: {self.seconds[part]} s]")
+
+# %% ../nbs/04_diagnostics.ipynb
+def _run_scores(a: AnalysedRun, n_boot: int, seed: int, timer: Timer) -> tuple[dict, dict]:
+    "Murphy terms and metrics_with_ci of the run's per-patient predictions (its own file), checked against its R²."
+    pp = a.train["per_patient"]
+    yt, yp = pp.y_true.to_numpy(float), pp.y_pred.to_numpy(float)
+    mur = murphy_decomposition(yt, yp)
+    ci = metrics_with_ci(yt, yp, n_boot=n_boot, seed=seed, baseline_pred=pp.baseline.to_numpy(float))
+    if not mur["sum_ok"] or abs(mur["r2"] - a.train["metrics"]["r2"]) >= 1e-4:   # the CSVs hold 6 digits
+        raise ValueError(f"R² {mur['r2']:.6f} of the per-patient predictions differs from the {a.train['metrics']['r2']:.6f} {a.name} logged")
+    timer.log(f"R² {ci['r2']:.3f}, 95 % CI [{ci['r2_ci95'][0]:.3f}, {ci['r2_ci95'][1]:.3f}] (width {ci['r2_ci95'][1] - ci['r2_ci95'][0]:.2f}), "
+              f"{ci['n_patients']} patients; mean predictor {ci['baseline_r2']:.3f}")
+    return mur, ci
+
+def _subset_luck(a: AnalysedRun, run_r2: float, n_subsets: int, seed: int, timer: Timer) -> tuple[SubsetLuck, HoldoutParts | None]:
+    "The run's predictions on random tenth-of-the-cohort test sets; a hold-out run's validation and test halves pooled."
+    pp, holdout = a.train["per_patient"], None
+    pool = pp[["ID", "y_true", "y_pred"]]
+    if a.is_holdout and a.train["val_and_test"] is not None:
+        vt = patient_level(a.train["val_and_test"].assign(repeat=0))
+        pool = vt[["ID", "y_true", "y_pred", "fold"]]
+        part = {f: (float(r2(g.y_true.to_numpy(), g.y_pred.to_numpy())), len(g)) for f, g in vt.groupby("fold")}
+        holdout = HoldoutParts(val_r2=part["val"][0], test_r2=part["test"][0], n_val=part["val"][1], n_test=part["test"][1])
+        timer.log(f"the checkpoint's R² on its {holdout.n_val} val patients: {holdout.val_r2:.3f}, {holdout.n_test} test patients: {holdout.test_r2:.3f}")
+    n_test = min(max(3, round(0.1 * len(set(a.ids)))), len(pool))
+    with timer("split luck: random test subsets"):
+        sub = subset_r2(pool.y_true, pool.y_pred, n_test=n_test, n_subsets=n_subsets, seed=seed)
+    q = np.quantile(sub, [0.05, 0.5, 0.95])
+    timer.log(f"R² of the same predictions on {n_subsets} random {n_test}-patient test sets (from {len(pool)} patients): "
+              f"5 % {q[0]:.2f}, median {q[1]:.2f}, 95 % {q[2]:.2f}; below 0 in {100 * np.mean(sub < 0):.0f} %")
+    return SubsetLuck(float(q[0]), float(q[1]), float(q[2]), float(np.mean(sub < 0)), int(n_test), len(pool),
+                      percentile_of(run_r2, sub), sub, "validation + test" if "fold" in pool else "out-of-fold"), holdout
+
+# %% ../nbs/04_diagnostics.ipynb
+def _feature_fit_predict(feature_model: str, seed: int):
+    "The feature pipeline as 03_train fits it (training + validation patients), as a fit_predict."
+    return sklearn_fit_predict(lambda: feature_estimator(feature_model, seed))
+
+def _split_luck(a: AnalysedRun, feature_model: str, n_splits: int, n_cv_splits: int, seed: int, timer: Timer) -> SplitLuck:
+    "The feature pipeline on the run's own split (must equal the run's number for it) and on many random ones."
+    splits = a.train["splits"]
+    own = splits if a.is_holdout else [s for s in splits if s.get("repeat", 0) == 0]
+    own_r2 = float(evaluate(feature_cv(a.table[FEATURE_COLUMNS], a.y, a.ids, own, feature_model, seed), a.y, a.ids, own, n_boot=10)[1]["r2"])
+    logged = a.train["metrics"].get(f"{feature_model}_r2")   # 03_train logs each feature baseline as <model>_r2
+    if logged is not None and (a.is_holdout or len(own) == len(splits)) and not abs(own_r2 - logged) < 1e-9:
+        raise ValueError(f"{feature_model} rebuilt scores R² {own_r2} on the run's split, the run logged {logged}")
+    n = n_splits if a.is_holdout else n_cv_splits
+    fp = _feature_fit_predict(feature_model, seed)
+    with timer(f"split luck: {feature_model} x {n} splits"):
+        if a.is_holdout: df = split_luck(a.F, a.y, a.ids, fp, n_splits=n, sizes=(0.8, 0.1, 0.1), seed=seed)
+        else: df = cv_split_luck(a.F, a.y, a.ids, fp, folds=len(own), n_splits=n, seed=seed)
+    luck = SplitLuck(feature_model, own_r2, percentile_of(own_r2, df.r2), float(df.r2.quantile(0.05)), float(df.r2.median()),
+                     float(df.r2.quantile(0.95)), df, "192/24/24" if a.is_holdout else "K-fold")
+    timer.log(f"{feature_model}: R² {own_r2:.3f} on the run's split = percentile {luck.percentile:.0f} of {n} random splits "
+              f"(5 % {luck.r2_p05:.2f}, median {luck.r2_median:.2f}, 95 % {luck.r2_p95:.2f})")
+    return luck
+
+def _refits(a: AnalysedRun, n_cnn_refits: int, seed: int, timer: Timer) -> list[float]:
+    "Test R² of the run's full network configuration retrained on random 192/24/24 splits (none unless asked)."
+    if not (a.is_net and n_cnn_refits > 0): return []
+    part = f"split luck: {a.model} x {n_cnn_refits} refits ({a.cfg.epochs} epochs)"
+    with timer(part):
+        r = split_luck(a.X, a.y, a.ids, network_fit_predict(a.cfg), n_splits=n_cnn_refits, sizes=(0.8, 0.1, 0.1), seed=seed).r2.tolist()
+    timer.log(f"{a.model}, full configuration, {n_cnn_refits} random 192/24/24 splits: test R² {np.round(r, 3).tolist()} "
+              f"({timer.seconds[part] / n_cnn_refits:.0f} s per refit)")
+    return r
+
+# %% ../nbs/04_diagnostics.ipynb
+def _permutations(a: AnalysedRun, feature_model: str, n_perm: int, seed: int, timer: Timer) -> PermutationTests:
+    "The feature pipeline retrained on n_perm label permutations; the run's predictions shuffled 10 x n_perm times."
+    fp = _feature_fit_predict(feature_model, seed)
+    feat_cv = lambda X_, y_, ids_: cv_predict(X_, y_, ids_, fp, folds=5, seed=seed).y_pred.to_numpy()
+    with timer(f"permutation test: {feature_model} x {n_perm}"):
+        feat = permutation_test(a.F, a.y, a.ids, feat_cv, n_perm=n_perm, seed=seed)
+    pp = a.train["per_patient"]
+    run = prediction_permutation_test(pp.y_true.to_numpy(float), pp.y_pred.to_numpy(float), n_perm=10 * n_perm, seed=seed)
+    timer.log(f"{feature_model} (5-fold CV): R² {feat['r2']:.3f}, p = {feat['p_value']:.4f}; "
+              f"the run's predictions: R² {run['r2']:.3f} (r = {run['pearson_r']:.2f}), p = {run['p_value']:.4f}")
+    return PermutationTests(run["p_value"], PERM_TEST_RUN, feat["p_value"], feat["r2"], run, feat, feature_model)
+
+# %% ../nbs/04_diagnostics.ipynb
+def _learning_curves(a: AnalysedRun, feature_model: str, lc_repeats: int, cnn_lc_sizes, cnn_lc_folds: int, cnn_epochs,
+                     n_boot: int, seed: int, timer: Timer) -> LearningCurves:
+    "The feature pipeline's curve (5-fold, nested sizes up to a training fold); the network's at three small sizes."
+    ids, y = a.ids, a.y
+    n_max = min(len(set(ids[s["train_idx"]])) for s in cv_splits(ids, y, folds=5, repeats=lc_repeats, seed=seed))
+    sizes = sorted({max(4, n_max // 2 ** k) for k in range(5)})
+    with timer(f"learning curve: {feature_model}"):
+        feat = learning_curve(a.F, y, ids, _feature_fit_predict(feature_model, seed), sizes, folds=5, repeats=lc_repeats, seed=seed, n_boot=n_boot)
+    feat_slope, ex = learning_curve_slope(feat), extrapolate_learning_curve(feat, [2 * n_max, 4 * n_max], seed=seed)
+    timer.log(feat.round(3).to_string(index=False)); timer.log(f"slope {feat_slope:+.3f} per doubling; {ex['caveat']}")
+    curves, cnn, cnn_slope, cnn_sizes, usable = {f"{feature_model} (5-fold, {lc_repeats} repeats)": feat}, None, float("nan"), [], False
+    if a.is_net:
+        cap = a.cfg.epochs if cnn_epochs is None else min(int(cnn_epochs), a.cfg.epochs)
+        n_fold_max = min(len(set(ids[s["train_idx"]])) for s in cv_splits(ids, y, folds=cnn_lc_folds, seed=seed))
+        cnn_sizes = sorted(cnn_lc_sizes or {max(4, n_fold_max // d) for d in (8, 4, 2)})
+        with timer(f"learning curve: {a.model} ({cap} epochs) at {cnn_sizes} patients x {cnn_lc_folds} folds"):
+            cnn = learning_curve(a.X, y, ids, network_fit_predict(replace(a.cfg, epochs=cap)), cnn_sizes, folds=cnn_lc_folds,
+                                 repeats=1, seed=seed, val_frac=a.cfg.inner_val_frac, n_boot=n_boot)
+        cnn_slope = learning_curve_slope(cnn)
+        curves[f"{a.model} ({cnn_lc_folds}-fold, {cap} of {a.cfg.epochs} epochs)"] = cnn
+        timer.log(cnn.round(3).to_string(index=False)); timer.log(f"slope {cnn_slope:+.3f} per doubling")
+        usable = cnn_epochs is None or cap >= a.cfg.epochs   # a curve capped below the run's epochs is only a lower bound
+    n_run_train = int(np.median([len(set(ids[s["train_idx"]])) for s in a.train["splits"]]))
+    return LearningCurves(feat_slope, cnn_slope, cnn_slope if usable else feat_slope, a.model if usable else f"feature baseline ({feature_model})",
+                          ex["reliable"], float(ex["a"]), curves, cnn, cnn_sizes, n_run_train, ex)
+
+# %% ../nbs/04_diagnostics.ipynb
+def _dynamics(a: AnalysedRun, y_var: float, timer: Timer) -> Dynamics | None:
+    "dynamics_summary of the run's history, and per fold its epochs, first training MSE and best epoch (None: no history)."
+    if a.train["history"] is None: return None
+    hist = as_dynamics_history(a.train["history"])
+    summary = dynamics_summary(hist, y_train_var=y_var)
+    per_fold = hist.groupby("fold").agg(epochs=("epoch", "max"), first_train_mse=("train_loss", "first"),
+                                        best_epoch=("best", "idxmax") if "best" in hist else ("val_loss", "idxmin"))
+    per_fold["best_epoch"] = hist.loc[per_fold.best_epoch, "epoch"].to_numpy()
+    timer.log({k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()})
+    return Dynamics(summary, hist, per_fold.reset_index())
+
+SUBGROUP_ATTRIBUTES = ("matrix", "site", "n_slices", "scans_per_patient", "Sex")   # the manifest's columns errors are split by
+
+def _leaks_and_subgroups(a: AnalysedRun, n_boot: int, seed: int, timer: Timer) -> tuple[int, pd.DataFrame]:
+    "Patients on two sides of the run's splits or predictions; patient-level errors per acquisition/cohort subgroup."
+    overlap = patient_overlap(a.train["splits"], a.ids) + patient_overlap(a.pred)
+    manifest = a.manifest.assign(matrix=lambda m: m.n_rows.astype(str) + "x" + m.n_cols.astype(str))
+    if not (manifest.scan.astype(str).to_numpy() == a.table.scan.astype(str).to_numpy()).all():
+        raise ValueError("the cohort's manifest and the preprocessed table list different scans")
+    by = [c for c in SUBGROUP_ATTRIBUTES if c in manifest or c == "scans_per_patient"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sg = subgroup_errors(a.pred, manifest, by=by, n_boot=n_boot, seed=seed)
+    timer.log(f"patients on two sides of a split: {overlap}")
+    return overlap, sg
+
+# %% ../nbs/04_diagnostics.ipynb
+SALIENCY_MAPS = ("input gradient", "Grad-CAM (last block)")
+
+def _saliency(a: AnalysedRun, n_saliency: int, timer: Timer) -> Saliency | None:
+    "Both maps of the run's saved model on every scan of its own test set, their mass on the body band (None: no model)."
+    if not (a.is_net and a.train["model_path"] is not None): return None
+    with timer("saliency"):
+        net, _, rec = load_model(a.train["model_path"])
+        rows = np.asarray(rec["test_idx"], int)
+        Xte, mid, px = a.X[rows], a.X.shape[1] // 2, a.train["plan"]["crop_mm"] / a.train["plan"]["out_size"]
+        maps = dict(zip(SALIENCY_MAPS, (input_gradients(net, Xte), grad_cam(net, Xte))))
+        masks = np.stack([body_band_mask(x[mid], px) for x in Xte])
+        on = {k: saliency_on_mask(m, masks) for k, m in maps.items()}
+        p_te = predict(net, Xte)
+    ig, gc = (on[k] for k in SALIENCY_MAPS)
+    ids, y = a.ids[rows], a.y[rows]
+    pick = np.argsort(y)[np.linspace(0, len(rows) - 1, min(n_saliency, len(rows))).round().astype(int)]
+    table = pd.concat([d.assign(map=k, ID=ids, scan=a.table.scan.to_numpy()[rows]) for k, d in on.items()])
+    sal = Saliency(float(ig.mass_fraction.median()), float(ig.area_fraction.median()), float(ig.enrichment.median()),
+                   float(gc.enrichment.median()), len(rows), int((~masks.any((1, 2))).sum()), table, Xte[pick],
+                   {k: m[pick] for k, m in maps.items()}, masks[pick], [f"{ids[i]}: BMD {y[i]:.2f}, pred {p_te[i]:.2f}" for i in pick])
+    timer.log({k: round(v, 3) for k, v in record_metrics(sal).items()})
+    return sal
+
+# %% ../nbs/04_diagnostics.ipynb
+QC_METRICS = (("qc_", "n_qc_"), ("n_crop_from_image",))   # the analysed run's QC metrics a diagnosis repeats: prefixes, names
+
+@dataclass
+class Diagnosis:
+    "What `diagnose` measured on one training run; metrics, facts, checks and verdict follow from the records."
+    run: str; model: str; split: str      # the analysed run: name, model, split protocol
+    env: dict                             # facts for the diagnosis run's env.json: data fingerprint, preprocessing key
+    murphy: dict                          # murphy_decomposition of the run's per-patient predictions
+    ci: dict                              # metrics_with_ci of the same (R², CIs, the mean predictor)
+    subsets: SubsetLuck
+    holdout: HoldoutParts | None          # hold-out runs only
+    split_luck: SplitLuck
+    refit_r2: list                        # the network's full configuration on random splits (n_cnn_refits)
+    permutation: PermutationTests
+    learning: LearningCurves
+    dynamics: Dynamics | None             # None: the run has no training history
+    patient_overlap: int                  # leaking (repeat, patient) pairs; must be 0
+    y_var: float                          # variance of BMD over patients
+    subgroups: pd.DataFrame               # subgroup_errors
+    saliency: Saliency | None             # None: no saved network
+    qc: dict                              # the analysed run's preprocessing QC metrics
+    seconds: dict                         # part -> seconds
+    seconds_total: float = 0.0
+    metrics: dict = field(init=False, repr=False)
+    facts: Facts = field(init=False, repr=False)
+    checks: list = field(init=False, repr=False)
+    verdict: str = field(init=False)
+
+    def __post_init__(self):
+        opt = lambda rec: {} if rec is None else record_metrics(rec)
+        self.metrics = {"analysed_run": self.run, "analysed_model": self.model, "analysed_split": self.split, "headline": "r2",
+                        **self.ci, **{k: v for k, v in self.murphy.items() if k != "sum_ok"},
+                        **(self.dynamics.metrics() if self.dynamics else {}), **opt(self.saliency), **record_metrics(self.subsets),
+                        **opt(self.holdout), **record_metrics(self.split_luck), "cnn_refit_r2": self.refit_r2,
+                        **record_metrics(self.permutation), **record_metrics(self.learning), "patient_overlap": self.patient_overlap,
+                        "y_var": self.y_var, **self.qc}
+        self.facts = Facts.from_metrics(self.metrics)
+        self.checks, self.verdict = failure_checks(self.facts), verdict(self.facts)
+
+# %% ../nbs/04_diagnostics.ipynb
+def diagnosis_tables(dx: Diagnosis) -> dict:
+    "file name -> DataFrame: the tables a diagnosis run saves."
+    t = {"split_luck.csv": dx.split_luck.table.assign(model=dx.split_luck.model),
+         "learning_curves.csv": pd.concat([d.assign(model=k) for k, d in dx.learning.curves.items()])}
+    if dx.dynamics: t["dynamics_per_fold.csv"] = dx.dynamics.per_fold
+    t["subgroups.csv"] = dx.subgroups
+    if dx.saliency: t["saliency.csv"] = dx.saliency.table
+    t["timings.csv"] = pd.DataFrame({"part": list(dx.seconds), "seconds": list(dx.seconds.values())})
+    return t
+
+# %% ../nbs/04_diagnostics.ipynb
+def diagnose(run_dir: str | Path,           # a complete 03_train run directory (see resolve_train_run)
+             data_dir=None, metadata=None,  # None: the run's own data folder and sheet
+             feature_model: str = "features_ridge", # the cheap pipeline retrained for split luck, permutations, a learning curve
+             n_boot: int = 2000, n_splits: int = 200, n_cv_splits: int = 50, n_subsets: int = 2000, n_perm: int = 100,
+             lc_repeats: int = 3, cnn_lc_sizes: list | None = None, cnn_lc_folds: int = 2, cnn_epochs: int | None = 8,
+             n_cnn_refits: int = 0, n_saliency: int = 4, # the knobs of 04_diagnostics's parameters cell, same names and meaning
+             seed: int = 0, device: str = "cpu", num_threads: int | None = 1,
+             log=print,                     # where progress lines go (None: nowhere)
+            ) -> Diagnosis:
+    "Diagnose one training run: sections 1-8 on its predictions, its saved model and its rebuilt inputs."
+    t0, timer = time.perf_counter(), Timer(log or (lambda *_: None))
+    if num_threads: torch.set_num_threads(int(num_threads))
+    with timer("read the run, rebuild its inputs"):
+        a = load_analysed_run(run_dir, data_dir, metadata, pick_device(device), num_threads)
+    timer.log(f"analysing {a.name}: {a.model}, {a.split}; {len(a.ids)} scans of {len(set(a.ids))} patients rebuilt "
+              f"(cache hit: {a.cache_hit}); {len(a.pred)} predictions of {a.pred.ID.nunique()} patients")
+    mur, ci = _run_scores(a, n_boot, seed, timer)
+    subsets, holdout = _subset_luck(a, mur["r2"], n_subsets, seed, timer)
+    luck = _split_luck(a, feature_model, n_splits, n_cv_splits, seed, timer)
+    refit_r2 = _refits(a, n_cnn_refits, seed, timer)
+    perm = _permutations(a, feature_model, n_perm, seed, timer)
+    learning = _learning_curves(a, feature_model, lc_repeats, cnn_lc_sizes, cnn_lc_folds, cnn_epochs, n_boot, seed, timer)
+    y_var = float(np.var(patient_table(a.ids, a.y).y))
+    dyn = _dynamics(a, y_var, timer)
+    overlap, sg = _leaks_and_subgroups(a, n_boot, seed, timer)
+    sal = _saliency(a, n_saliency, timer)
+    qc = {k: v for k, v in a.train["metrics"].items() if k.startswith(QC_METRICS[0]) or k in QC_METRICS[1]}
+    env = {"data_fingerprint": (a.train["env"] or {}).get("data_fingerprint"), "preprocess_key": a.preprocess_key, "analysed_run": a.name}
+    return Diagnosis(a.name, a.model, a.split, env, mur, ci, subsets, holdout, luck, refit_r2, perm, learning, dyn, overlap, y_var,
+                     sg, sal, qc, timer.seconds, round(time.perf_counter() - t0, 1))
+
+# %% ../nbs/04_diagnostics.ipynb
+def _plot_split_luck(dx: Diagnosis):
+    "Left: the run's predictions on random test sets (no retraining); right: the feature pipeline retrained on random splits."
+    s, l = dx.subsets, dx.split_luck
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+    plot_distribution(s.r2, {"the run's R²": dx.murphy["r2"], **{f"refit {i + 1} ({dx.model})": v for i, v in enumerate(dx.refit_r2)}}, ax=a1,
+                      title=f"no retraining: the run's predictions, {len(s.r2)} random {s.n_test} of {s.pool_patients} {s.pool_kind} patients")
+    plot_distribution(l.table.r2, {"the run's split": l.own_r2}, ax=a2, xlabel=f"{l.model} R²",
+                      title=f"retrained: {l.model} on {len(l.table)} random {l.protocol} splits")
+    fig.tight_layout()
+    return fig
+
+def _plot_permutations(dx: Diagnosis):
+    "Left: the run's predictions shuffled between patients; right: the feature pipeline retrained on shuffled labels."
+    p = dx.permutation
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.4))
+    plot_distribution(p.run["null_r2"], {"the run's R²": p.run["r2"]}, ax=a1,
+                      title=f"{dx.model}: predictions shuffled between patients (p = {p.perm_p_value:.4f})")
+    plot_distribution(p.features["null_r2"], {"real labels": p.features_perm_r2}, ax=a2, xlabel=f"{p.model} CV R²",
+                      title=f"{p.model}: retrained on {len(p.features['null_r2'])} label permutations (p = {p.features_perm_p_value:.4f})")
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/04_diagnostics.ipynb
+def diagnosis_figures(dx: Diagnosis) -> dict:
+    "name -> matplotlib Figure: every figure of a diagnosis, drawn from its numbers."
+    figs = {"murphy": plot_murphy(dx.murphy, title=f"{dx.model} ({dx.split}): where R² goes").figure,
+            "split_luck": _plot_split_luck(dx), "permutation": _plot_permutations(dx),
+            "learning_curves": plot_learning_curve(dx.learning.curves, {f"the run: {dx.model}, {dx.learning.n_run_train} patients":
+                                                                        (dx.learning.n_run_train, dx.murphy["r2"])}).figure}
+    if dx.dynamics: figs["dynamics"] = plot_dynamics(dx.dynamics.history, y_train_var=dx.y_var)
+    figs["subgroups"] = plot_subgroup_errors(dx.subgroups)
+    if dx.saliency and len(dx.saliency.X):
+        s = dx.saliency
+        figs["saliency"] = plot_saliency(s.X, s.maps, s.masks, s.titles, smooth_px=1.5)
+    return figs
+
+def save_diagnosis(run, dx: Diagnosis, figures: dict | None = None) -> None:
+    "Write a diagnosis into a run (core.Run): env facts, tables, figures, verdict.md and metrics.json."
+    run.set_env(**dx.env)
+    for name, df in diagnosis_tables(dx).items(): run.save_table(df, name)
+    for name, fig in (figures or {}).items(): run.save_figure(fig, name)
+    run.file("verdict.md").write_text(f"# Diagnosis of {dx.run}\n\n{dx.verdict}\n", encoding="utf-8")
+    run.log_metrics(**dx.metrics, seconds_total=dx.seconds_total)
+
+# %% ../nbs/04_diagnostics.ipynb
+def run_study_part(stem: str,         # a study notebook, e.g. "03_train"
+                   reports: Path,     # the reports folder its run goes to (its reports_dir)
+                   parameters: dict,  # papermill parameters
+                  ) -> Path:          # the complete run it wrote
+    "Execute the parameters cell and what follows of nbs/<stem>.ipynb with papermill; the complete run it wrote."
+    import nbformat, papermill as pm
+    src = (repo_root() or Path.cwd()) / "nbs" / f"{stem}.ipynb"
+    nb = nbformat.read(str(src), as_version=4)
+    nb.cells = nb.cells[next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])):]
+    nbformat.write(nb, str(reports / f"{stem}.ipynb"))
+    outer = os.environ.pop("SPINE_STUDY_RUN_DIR", None)   # the child writes its own run, never ours
+    try: pm.execute_notebook(str(reports / f"{stem}.ipynb"), str(reports / f"{stem}_executed.ipynb"), progress_bar=False,
+                             parameters={**parameters, "reports_dir": str(reports)}, cwd=str(src.parent), kernel_name="python3")
+    finally:
+        if outer is not None: os.environ["SPINE_STUDY_RUN_DIR"] = outer
+    return resolve_train_run(None, reports, stem)

@@ -30,6 +30,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from .core import list_runs, pick_device, read_status, repo_root, resolve_reports_dir
+from .engine import run_folds
 from .evaluation import FEATURE_COLUMNS, evaluate, feature_cv, feature_estimator
 from .metrics import (bootstrap_ci, bootstrap_indices, cv_splits, inner_val_split, mae, metrics_with_ci,
                                  patient_level, patient_table, pearson_r, percentile_ci, r2, seed_holdout_split)
@@ -162,14 +163,16 @@ def cv_predict(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # per scan
                folds: int = 5,           # K of the grouped, stratified K-fold
                seed: int = 0,            # split seed
                val_frac: float = 0.15,   # inner validation fraction (early stopping) of each training fold
+               executor=None,            # engine.run_folds: None runs the folds here, in order
               ) -> pd.DataFrame:         # predictions table: ID, fold, y_true, y_pred (one row per scan, input order)
     "Out-of-fold predictions of a configuration under metrics.cv_splits (one repeat)."
     X, y, ids = np.asarray(X), np.asarray(y, float), np.asarray(ids)
     y_pred, fold = np.full(len(y), np.nan), np.full(len(y), -1)
-    for s in cv_splits(ids, y, folds=folds, repeats=1, seed=seed):
+    def one(s):   # one fold: an independent task of engine.run_folds
         fit, val = inner_val_split(s["train_idx"], ids, y, frac=val_frac, seed=seed + s["fold"])
-        te = s["test_idx"]
-        y_pred[te], fold[te] = fit_predict(X[fit], y[fit], X[val], y[val], X[te]), s["fold"]
+        return fit_predict(X[fit], y[fit], X[val], y[val], X[s["test_idx"]])
+    splits = cv_splits(ids, y, folds=folds, repeats=1, seed=seed)
+    for s, p in zip(splits, run_folds(splits, one, executor)): y_pred[s["test_idx"]], fold[s["test_idx"]] = p, s["fold"]
     return pd.DataFrame({"ID": ids, "fold": fold, "y_true": y, "y_pred": y_pred})
 
 # %% ../nbs/04_diagnostics.ipynb

@@ -17,8 +17,8 @@ from pathlib import Path
 from .core import resolve_reports_dir
 
 # %% auto 0
-__all__ = ['KINDS', 'NETWORKS', 'FEATURE_MODELS', 'NORM_METHODS', 'GUIDES', 'LANDMARK_SOURCES', 'CONVENTIONS', 'MAX_SEED',
-           'SHARED', 'N_BOOT', 'NOTEBOOK_PARAMS', 'Param', 'Int', 'Float', 'Bool', 'Choice', 'allowed',
+__all__ = ['KINDS', 'NETWORKS', 'FEATURE_MODELS', 'NORM_METHODS', 'GUIDES', 'LANDMARK_SOURCES', 'CONVENTIONS', 'SPLITS',
+           'MAX_SEED', 'SHARED', 'N_BOOT', 'NOTEBOOK_PARAMS', 'Param', 'Int', 'Float', 'Bool', 'Choice', 'allowed',
            'writable_problem', 'convert', 'ParameterError', 'param_problems', 'unknown_params', 'check_params',
            'notebook_params']
 
@@ -220,6 +220,7 @@ NORM_METHODS = ("zscore", "robust", "reference")                                
 GUIDES = ("landmarks", "image")                                                      # spine_study.preprocess.GUIDES
 LANDMARK_SOURCES = ("auto", "true", "predicted", "none")                             # spine_study.localise.LANDMARK_SOURCES
 CONVENTIONS = ("body", "disc")                                                       # spine_study.localise.CONVENTIONS
+SPLITS = ("cv", "seed_holdout", "site")                                              # spine_study.train.SPLITS
 MAX_SEED = 2**32 - 1                                                                 # numpy's seeds end here
 
 # %% ../nbs/00e_params.ipynb
@@ -263,7 +264,7 @@ NOTEBOOK_PARAMS["03_train"] = {**SHARED,
     "grad_clip": Float(0, none="the model's recipe; 0 turns it off"),
     "pretrained": Param("file", "start from random weights"),
     "folds": Int(2), "repeats": Int(1),
-    "split": Choice("cv", "seed_holdout"),
+    "split": Choice(*SPLITS),
     **{k: _PLAN[k] for k in ("n_slices", "out_size", "norm")},
     "landmarks": Choice(*LANDMARK_SOURCES),
     "landmark_model": Param("file", "the model trained on the embedded phantom"),

@@ -20,12 +20,14 @@ from .metrics import inner_val_split, patient_level, r2
 from .models import build_model
 
 # %% auto 0
-__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'BASELINE_STATS', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig',
-           'TargetScaled', 'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit', 'planted_slabs',
-           'cv_fold', 'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config', 'cnn_embedding',
-           'cnn_svr_cv', 'plot_predictions', 'plot_learning_curves', 'StudyInputs', 'prepare_inputs', 'study_splits',
-           'FittedStudyModel', 'fit_study_model', 'baseline_comparison', 'TrainingStudy', 'study_metrics',
-           'train_study', 'record_training_study']
+__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'SPLITS', 'NO_SITE_COLUMN', 'SITE_STATS', 'BASELINE_STATS', 'MODELS_DIR',
+           'MODEL_CARD_FORMAT', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled',
+           'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cv_fold',
+           'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv',
+           'plot_predictions', 'plot_learning_curves', 'StudyInputs', 'prepare_inputs', 'study_splits', 'sheet_sites',
+           'site_splits', 'site_key', 'site_metrics', 'FittedStudyModel', 'fit_study_model', 'baseline_comparison',
+           'TrainingStudy', 'study_metrics', 'train_study', 'member_path', 'plan_record', 'training_command',
+           'model_card', 'record_training_study']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -403,13 +405,62 @@ def prepare_inputs(data_dir=None, metadata=None, # the cohort (None: the embedde
     problems = problems_table([*cohort.problems, *lm_problems, *qc_problems(prep.table)])
     return StudyInputs(cohort, fp, plan, prep, centres, centres_from, problems, qc_summary(prep.table))
 
+SPLITS = ("cv", "seed_holdout", "site")   # the study's protocols (spine_study.params declares the same words)
+
 def study_splits(ids: np.ndarray, y: np.ndarray, split: str = "cv", folds: int = 5, repeats: int = 2, seed: int = 0,
+                 sites: np.ndarray | None = None,  # split="site": the sheet's Site per scan (sheet_sites); None: the sheet has none
                 ) -> tuple[list[dict], dict | None]:  # the splits evaluated; the 192/24/24 split itself for "seed_holdout"
-    "Repeated grouped, BMD-stratified K-fold, or the original single 192/24/24 patient split."
+    "Repeated grouped, BMD-stratified K-fold, the original single 192/24/24 patient split, or leave-one-site-out."
     if split == "cv": return cv_splits(ids, y, folds=folds, repeats=repeats, seed=seed), None
-    if split != "seed_holdout": raise ValueError(f"split must be 'cv' or 'seed_holdout', not {split!r}")
+    if split == "site": return site_splits(ids, sites), None
+    if split != "seed_holdout": raise ValueError(f"split must be 'cv', 'seed_holdout' or 'site', not {split!r}")
     ho = seed_holdout_split(ids, y, seed=seed)
     return [dict(repeat=0, fold="test", train_idx=np.concatenate([ho["train_idx"], ho["val_idx"]]), test_idx=ho["test_idx"])], ho
+
+# %% ../nbs/03_train.ipynb
+NO_SITE_COLUMN = "split='site' needs a Site column in the metadata sheet (one site per patient); this sheet has none"
+
+def sheet_sites(data_dir=None, metadata=None, # the cohort's folder and sheet, as prepare_inputs takes them
+               ) -> pd.Series:                # the sheet's Site per patient ID ('' where the cell is empty)
+    "The `Site` column of the cohort's metadata sheet by patient ID; ValueError when the sheet has no such column."
+    from spine_study.cohort import load_metadata, normalize_id
+    from spine_study.data import resolve_data_dir
+    sheet, name, _ = load_metadata(resolve_data_dir(data_dir), metadata)
+    if "Site" not in sheet.columns: raise ValueError(f"{NO_SITE_COLUMN} ({name}: columns {list(sheet.columns)})")
+    return sheet.drop_duplicates("ID").set_index("ID")["Site"].map(normalize_id)
+
+def site_splits(ids: np.ndarray,         # patient ID per scan
+                sites: np.ndarray | None, # site per scan (the sheet's Site of its patient); None: the sheet has no Site column
+               ) -> list[dict]:          # dict(repeat=0, fold=k, site, train_idx, test_idx) for the k-th site in sorted order
+    "Leave-one-site-out: each site's patients (all their scans) are one test fold; the other sites train."
+    if sites is None: raise ValueError(NO_SITE_COLUMN)
+    ids, sites = np.asarray(ids), pd.Series(sites, dtype=object).fillna("").astype(str).str.strip().to_numpy()
+    if len(sites) != len(ids): raise ValueError(f"site_splits: {len(sites)} sites for {len(ids)} scans")
+    if (blank := sites == "").any():
+        raise ValueError(f"split='site': {int(blank.sum())} scan(s) of {len(set(ids[blank]))} patient(s) have no Site in the sheet; "
+                         "give every patient a site")
+    if (pd.Series(sites).groupby(ids).nunique() > 1).any():
+        raise ValueError("split='site': a patient's scans carry more than one site; a patient belongs to one site")
+    names = sorted(set(sites))
+    if len(names) < 2: raise ValueError(f"split='site' needs at least two sites; the sheet names one: {names[0]!r}")
+    idx = np.arange(len(ids))
+    return [dict(repeat=0, fold=k, site=s, train_idx=idx[sites != s], test_idx=idx[sites == s]) for k, s in enumerate(names)]
+
+SITE_STATS = ("r2", "r2_ci95", "n_patients")   # what metrics.json keeps of each held-out site, as site_key(stat, site)
+
+def site_key(stat: str, site: str) -> str:
+    "The metrics.json name of one held-out site's statistic: `r2_site_SITE_A`, `r2_ci95_site_SITE_A`, ..."
+    return f"{stat}_site_{site}"
+
+def site_metrics(pred: pd.DataFrame, y: np.ndarray, ids: np.ndarray, # scan-level predictions of the site folds; BMD, ID per scan
+                 splits: list[dict],  # site_splits(...)
+                 n_boot: int = 2000, seed: int = 0) -> dict:
+    "Per held-out site, SITE_STATS from evaluation.evaluate on that site's fold alone (R² with its bootstrap CI)."
+    out = {}
+    for sp in splits:
+        _, m = evaluate(pred[(pred.fold == sp["fold"]) & (pred.repeat == sp["repeat"])], y, ids, [sp], n_boot=n_boot, seed=seed)
+        out.update({site_key(k, sp["site"]): m[k] for k in SITE_STATS})
+    return out
 
 # %% ../nbs/03_train.ipynb
 @dataclass
@@ -499,14 +550,88 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
     t0 = time.time()
     from spine_study.core import pick_device
     dev = pick_device(device)
+    site_of = sheet_sites(data_dir, metadata) if split == "site" else None   # no Site column: stop before any preprocessing
     inp = prepare_inputs(data_dir, metadata, n_slices, out_size, norm, guide, align, landmarks, landmark_model)
-    splits, ho = study_splits(inp.ids, inp.y, split, folds, repeats, seed)
+    sites = None if site_of is None else site_of.reindex(inp.ids).fillna("").to_numpy(str)
+    splits, ho = study_splits(inp.ids, inp.y, split, folds, repeats, seed, sites)
     rec = dict(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, dropout=dropout, augment=augment,
                target_norm=target_norm, scheduler=scheduler, early_stopping_patience=early_stopping, grad_clip=grad_clip, pretrained=pretrained)
     fitted = fit_study_model(inp, splits, ho, model, rec, seed, dev, executor)
     pp, m = evaluate(fitted.pred, inp.y, inp.ids, splits, n_boot=n_boot, seed=seed)
     comp, base_pp = baseline_comparison(inp, splits, pp, m, model, epochs, seed, dev, n_boot, baselines)
-    return TrainingStudy(inp, model, split, splits, fitted, pp, comp, base_pp, study_metrics(inp, model, split, m, comp), time.time() - t0)
+    metrics = study_metrics(inp, model, split, m, comp)
+    if split == "site": metrics.update(site_metrics(fitted.pred, inp.y, inp.ids, splits, n_boot, seed))   # per held-out site
+    return TrainingStudy(inp, model, split, splits, fitted, pp, comp, base_pp, metrics, time.time() - t0)
+
+# %% ../nbs/03_train.ipynb
+import inspect, json, shlex
+MODELS_DIR = "models"                                  # the fold models of a cross-validated network run, under the run folder
+MODEL_CARD_FORMAT = "spine-study model card 1"         # model.json's `format`
+
+def member_path(split: dict) -> str:
+    "Where a fold model lives, relative to the run folder: `models/fold_r{repeat}_f{fold}.pt`."
+    return f"{MODELS_DIR}/fold_r{int(split.get('repeat', 0))}_f{int(split['fold'])}.pt"
+
+def plan_record(inp: StudyInputs) -> dict:
+    "The preprocessing plan as plan.json (and the model card) hold it: the plan, its cache key and where the centres came from."
+    return {**asdict(inp.plan), "cache_key": inp.prep.key, "centres_from": inp.centres_from}
+
+def training_command(run_params: dict, # the run's params.json
+                    ) -> str:          # `spine-study run 03_train -p model ... -p NAME VALUE ...`
+    "The command that reruns a 03_train run: its model and every parameter that differs from train_study's default (reports_dir aside)."
+    defaults = {k: p.default for k, p in inspect.signature(train_study).parameters.items() if p.default is not inspect.Parameter.empty}
+    given = {"model": run_params.get("model", defaults["model"]),   # then the others in train_study's order
+             **{k: run_params[k] for k in defaults if k in run_params and k != "model" and run_params[k] != defaults[k]}}
+    return " ".join(["spine-study run 03_train", *(f"-p {k} {shlex.quote(str(v))}" for k, v in given.items())])
+
+def _internal_metric(k: str) -> bool:
+    "Whether a metrics.json name is one of the model's own out-of-fold metrics (metrics_with_ci, per repeat, per site)."
+    from spine_study.metrics import BASELINE_METRICS, METRICS
+    base = k[:-len("_ci95")] if k.endswith("_ci95") else k
+    return (base in METRICS or base in ("n_patients", "r2_minus_baseline", "r2_per_repeat")
+            or base in {f"baseline_{b}" for b in BASELINE_METRICS} or any(k.startswith(site_key(s, "")) for s in SITE_STATS))
+
+def _plain(o):
+    "o as plain JSON types (numpy scalars and arrays, paths and tuples converted)."
+    return json.loads(json.dumps(o, default=lambda v: v.item() if isinstance(v, np.generic) else v.tolist() if isinstance(v, np.ndarray) else str(v)))
+
+def model_card(study: TrainingStudy, # a cross-validated network study (split "cv" or "site")
+               run_params: dict,     # the run's parameters (params.json), for the command that reproduces it
+              ) -> dict:             # plain JSON: what model.json holds
+    "The model card of a study's fold ensemble: members, recipe, plan, training data, internal metrics, command, intended use."
+    from spine_study.data import PHANTOM_GENERATORS, phantom_truth
+    from spine_study.models import count_parameters
+    f, inp = study.fitted, study.inputs
+    if f.cfg is None or f.pred_val_and_test is not None:
+        raise ValueError(f"model_card: {study.model} ({study.split}) has no fold ensemble; a card describes a cross-validated network")
+    fp, bmd = inp.fingerprint, inp.fingerprint["bmd_g_cm2"]
+    synthetic = phantom_truth(inp.cohort.data_dir, PHANTOM_GENERATORS) is not None
+    m = study.metrics
+    return _plain({
+        "format": MODEL_CARD_FORMAT, "model": study.model, "split": study.split,
+        "train_config": asdict(f.cfg), "plan": plan_record(inp), "centres_from": inp.centres_from,
+        "n_members": len(f.models), "members": [member_path(sp) for sp in study.splits],
+        "ensemble": "the mean of the members' predictions in g/cm² (spine_study.train.load_model each, then ensemble_predict); "
+                    "each member's test_idx names the rows of preprocess_table.csv it never saw",
+        "in_shape": [int(s) for s in inp.X.shape[1:]], "n_parameters": count_parameters(f.models[0]),
+        "training_data": {"files_hash": fp["files_hash"], "n_scans": fp["n_scans"], "n_patients": fp["n_patients"],
+                          "bmd_mean": bmd["mean"], "bmd_sd": bmd["sd"], "bmd_min": bmd["min"], "bmd_max": bmd["max"],
+                          "synthetic": synthetic, "sheet": inp.cohort.sheet},
+        "internal_metrics": {"evaluated_on": f"out-of-fold predictions of the members ({study.split}), one value per patient",
+                             **{k: v for k, v in m.items() if _internal_metric(k)}},
+        "training_command": training_command(run_params),
+        "intended_use": "Research: predicting areal lumbar BMD (g/cm²) from a sagittal lumbar MRI preprocessed with this card's plan, "
+                        "to compare protocols and to test how the study's models carry to other cohorts.",
+        "not_a_clinical_tool": ("A model trained on the synthetic phantom is not a clinical tool: its scans and BMD labels are simulated, "
+                                "it has never seen a real patient, and nothing about it was validated against DXA in people. "
+                                if synthetic else
+                                "This model is not a clinical tool: it is a research model fitted and evaluated on one cohort, without "
+                                "the external and prospective validation a clinical tool needs. ")
+                               + "Do not use its output to diagnose, screen for or treat osteoporosis.",
+        "feature_baselines": "Not stored (no pickles): refit them from the run's preprocess_table.csv features "
+                             "(spine_study.evaluation.FEATURE_COLUMNS) on the patients of splits.json with "
+                             "spine_study.evaluation.feature_cv; comparison.csv holds their scores in this run.",
+    })
 
 # %% ../nbs/03_train.ipynb
 def _ci_text(c) -> str: return f"[{c[0]:.3f}, {c[1]:.3f}]" if isinstance(c, (list, tuple)) else ""
@@ -514,12 +639,12 @@ def _ci_text(c) -> str: return f"[{c[0]:.3f}, {c[1]:.3f}]" if isinstance(c, (lis
 def record_training_study(run, study: TrainingStudy,
                           close: bool = True,  # close the figures (False: leave them for the notebook to show)
                          ) -> dict:  # figure name -> matplotlib figure
-    "Write a TrainingStudy into a run directory: plan, centres, splits, tables, the model file, figures and metrics."
+    "Write a TrainingStudy into a run directory: plan, centres, splits, tables, the model files and card, figures and metrics."
     import matplotlib.pyplot as plt
     inp, f = study.inputs, study.fitted
     run.set_env(data_fingerprint=inp.fingerprint["files_hash"], preprocess_key=inp.prep.key)
     if inp.centres is not None: inp.centres.to_csv(run.file("centres.csv"), index=False)   # 04 rebuilds the same inputs from it
-    run.save_json({**asdict(inp.plan), "cache_key": inp.prep.key, "centres_from": inp.centres_from}, "plan.json")
+    run.save_json(plan_record(inp), "plan.json")
     run.save_table(inp.problems, "problems.csv"); run.save_table(inp.table, "preprocess_table.csv")
     run.save_json([{k: (np.asarray(v).tolist() if k.endswith("idx") else v) for k, v in s.items()} for s in study.splits], "splits.json")
     if f.cfg is not None:
@@ -529,6 +654,12 @@ def record_training_study(run, study: TrainingStudy,
         save_model(f.models[0], f.cfg, inp.X.shape[1:], run.file("model.pt"), test_idx=np.asarray(test_idx).tolist(),
                    which="seed hold-out" if ho else "repeat 0, fold 0")
         if ho: run.save_table(f.pred_val_and_test, "predictions_val_and_test.csv")
+        else:   # cross-validation (or leave-one-site-out): every fold model, and the card that says what they are
+            for sp, fold_model in zip(study.splits, f.models):
+                (run.path / MODELS_DIR).mkdir(exist_ok=True)
+                save_model(fold_model, f.cfg, inp.X.shape[1:], run.file(member_path(sp)), repeat=int(sp["repeat"]), fold=int(sp["fold"]),
+                           test_idx=np.asarray(sp["test_idx"]).tolist(), **({"site": sp["site"]} if "site" in sp else {}))
+            run.save_json(model_card(study, run.params), "model.json")
     if study.baseline_per_patient:
         run.save_table(pd.concat([p.assign(model=n) for n, p in study.baseline_per_patient.items()]), "baseline_predictions_per_patient.csv")
     c = study.comparison

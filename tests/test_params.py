@@ -24,8 +24,8 @@ BAD = {  # one value each notebook refuses, and the start of what it must answer
 
 def test_allowed_words_are_the_modules_own():
     "The choices written out in spine_study.params equal the constants of the modules that use them."
-    from spine_study import evaluation, localise, models, params, preprocess
-    assert params.NETWORKS == tuple(models.MODELS)
+    from spine_study import evaluation, localise, models, params, preprocess, train
+    assert params.NETWORKS == tuple(models.MODELS) and params.SPLITS == tuple(train.SPLITS)
     assert params.FEATURE_MODELS == tuple(evaluation.FEATURE_MODELS)
     assert params.NORM_METHODS == tuple(preprocess.NORM_METHODS) and params.GUIDES == tuple(preprocess.GUIDES)
     assert params.LANDMARK_SOURCES == tuple(localise.LANDMARK_SOURCES) and params.CONVENTIONS == tuple(localise.CONVENTIONS)

@@ -7,7 +7,7 @@ __all__ = ['STOP_SIGNALS', 'STOPPING', 'KERNEL_NOISE', 'PATH_PARAMS', 'STUDY', '
            'ABLATION', 'resolve_notebook', 'parse_params', 'Stopped', 'fail_on_signals', 'is_kernel_noise',
            'forward_stderr', 'quiet_kernel_manager', 'problems_summary', 'absolute_paths', 'check_run_params',
            'RunFailed', 'run_notebook', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run',
-           'ablation_reference', 'ablation_table', 'write_ablation', 'run_ablation', 'main']
+           'ablation_reference', 'ablation_table', 'write_ablation', 'run_ablation', 'predict_as_run', 'main']
 
 # %% ../nbs/90_cli.ipynb
 import argparse
@@ -215,16 +215,19 @@ def is_study_notebook(nb_path: str | Path) -> bool:
 
 # %% ../nbs/90_cli.ipynb
 # the recommended network at 5-fold x 1 repeat in the study (the notebook's default is x 2): with the cnn_features_svr
-# baseline it trains ten networks, and at x 2 twenty, which alone took 26 of the study's 31 minutes on 2 cores
+# baseline it trains ten networks, and at x 2 twenty, which alone took 26 of the study's 31 minutes on 2 cores.
+# 06_external ends the recommended network's chain: it carries that chain's 03 fold ensemble to an independent phantom.
 STUDY = [("01_data", {}), ("02_preprocess", {}), ("03_train", {"model": "seed_simplecnn", "split": "seed_holdout"}),
-         ("03_train", {"repeats": 1}), ("04_diagnostics", {"run_id": "seed"}), ("04_diagnostics", {}), ("05_landmarks", {})]
+         ("03_train", {"repeats": 1}), ("04_diagnostics", {"run_id": "seed"}), ("04_diagnostics", {}), ("05_landmarks", {}),
+         ("06_external", {})]
 STUDY_PLAN = [[[0, 1]],                 # stages (in order) of chains (in parallel) of STUDY indices (in order)
-              [[2, 4], [3, 5], [6]]]
+              [[2, 4], [3, 5, 7], [6]]]
 
 # %% ../nbs/90_cli.ipynb
-def _takes_run_id(nb: Path) -> bool:
+def _takes(nb: Path, name: str) -> bool:
+    "Whether a notebook has the parameter `name`."
     import papermill as pm
-    return "run_id" in pm.inspect_notebook(str(nb))
+    return name in pm.inspect_notebook(str(nb))
 
 def _run_chain(chain: list,        # [(stem, params), ...] run in this order
                common: dict,       # parameters added to every run (reports_dir)
@@ -233,7 +236,7 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
               ) -> list:
     "Worker: run one chain; [(stem, params, run dir or None, error or None)]. A failure ends the chain; a stop signal (Ctrl-C) the study."
     runner = runner or run_notebook
-    out, prev = [], None
+    out, prev, trained = [], None, None
     for stem, params in chain:
         try: nb = resolve_notebook(stem)
         except FileNotFoundError:
@@ -241,14 +244,15 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
         if not is_study_notebook(nb):
             print(f"[study] {stem}: has no `parameters` cell yet (functions only), skipped", file=sys.stderr); continue
         p = {**params, **common}
-        if prev is not None and _takes_run_id(nb): p["run_id"] = prev.name   # analyse this chain's previous run
+        if prev is not None and _takes(nb, "run_id"): p["run_id"] = prev.name   # analyse this chain's previous run
+        if trained is not None and "model_run" not in p and _takes(nb, "model_run"): p["model_run"] = trained.name   # carry its model
         print(f"[study] {stem} {p or ''} ...", file=sys.stderr, flush=True)
         try: prev = Path(runner(stem, p, log_output))
         except Exception as e:
             if getattr(e, "signal", None): raise              # the user stopped it: no further run starts
             out.append((stem, p, getattr(e, "run_dir", None), f"{type(e).__name__}: {e}"))
             print(f"[study] {stem} FAILED: {e}", file=sys.stderr, flush=True); break
-        out.append((stem, p, prev, None))
+        out.append((stem, p, prev, None)); trained = prev if stem == "03_train" else trained
         if (line := problems_summary(prev)): print(f"[study] {stem}: {line}", file=sys.stderr, flush=True)
         print(f"[study] {stem} -> {prev}", file=sys.stderr, flush=True)
     return out
@@ -473,6 +477,11 @@ def _parser() -> argparse.ArgumentParser:
     ph.add_argument("--repeat-fraction", type=float, default=None, help="fraction of patients with a second scan")
     ph.add_argument("--simulator", choices=["a", "b"], default="a",
                     help="a: the embedded phantom (00c); b: the second, independent simulator (00d), the study's external test")
+    pr = sub.add_parser("predict", help="apply a 03_train run's fold ensemble to new scans (06_external): predictions with intervals")
+    pr.add_argument("model_run", help="a complete 03_train run id or folder (one that carries a fold ensemble: model.json)")
+    pr.add_argument("data_dir"); pr.add_argument("--metadata", default=None); pr.add_argument("--reports-dir", default="reports")
+    pr.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="other 06_external parameters")
+    pr.add_argument("--log-output", action="store_true", help="stream the notebook's output")
     i = sub.add_parser("index", help="rebuild reports/index.md and index.html"); i.add_argument("--reports-dir", default="reports")
     ab = sub.add_parser("ablation", help="run the ablation sweep of 03_train configurations, then write reports/ablation.md")
     ab.add_argument("--reports-dir", default="reports"); ab.add_argument("--jobs", type=int, default=1)
@@ -490,6 +499,14 @@ def _after_run(run_dir: Path) -> None:
     except OSError as e: print(f"index not refreshed: {e}", file=sys.stderr)
 
 # %% ../nbs/90_cli.ipynb
+def predict_as_run(a: argparse.Namespace) -> argparse.Namespace:
+    "The `run 06_external` that `predict MODEL_RUN DATA_DIR [...]` stands for."
+    extra = [["metadata", a.metadata]] if a.metadata else []
+    a.parameter = [["model_run", a.model_run], ["data_dir", a.data_dir], ["reports_dir", a.reports_dir], *extra, *a.parameter]
+    a.cmd, a.notebook = "run", "06_external"
+    return a
+
+# %% ../nbs/90_cli.ipynb
 def main(argv: list | None = None) -> int:
     "Entry point of the `spine-study` console script."
     a = _parser().parse_args(argv)
@@ -497,6 +514,7 @@ def main(argv: list | None = None) -> int:
         from spine_study.params import writable_problem
         if (why := writable_problem(a.reports_dir)):
             print(f"spine-study {a.cmd}: --reports-dir {a.reports_dir} cannot hold runs: {why}", file=sys.stderr); return 2
+    if a.cmd == "predict": a = predict_as_run(a)   # thin over `run 06_external`
     if a.cmd == "run":
         from spine_study.params import ParameterError
         try: run_dir = run_notebook(a.notebook, parse_params(a.parameter), log_output=a.log_output)

@@ -295,6 +295,13 @@ NOTEBOOK_PARAMS["05_landmarks"] = {**SHARED,
     "lr_heatmap": Float(0, 1, above=True), "bmd_baselines": Bool(), "n_boot": N_BOOT}
 
 # %% ../nbs/00e_params.ipynb
+NOTEBOOK_PARAMS["06_external"] = {**SHARED,
+    "data_dir": Param("folder", "an independent phantom (the embedded generator at seed 1)"),
+    "model_run": Param("text", "the newest complete 03_train run carrying a fold ensemble",
+                       what="a 03_train run folder's name or path"),
+    "alpha": Float(0, 1, above=True, below=True), "recalibrate": Bool(), "n_boot": N_BOOT}
+
+# %% ../nbs/00e_params.ipynb
 class ParameterError(ValueError):
     "Parameters a notebook does not take or whose values it does not allow; `problems` holds one message each."
     def __init__(self, notebook: str, problems: list):

@@ -80,7 +80,8 @@ def feed_child(kind: str, a) -> None:
     from torch.utils.data import DataLoader, Dataset, TensorDataset
     from spine_study.models import build_model
     from spine_study.preprocess import prepare_scan
-    from spine_study.train import make_loss, make_optimizer
+    from spine_study.engine import make_optimizer
+    from spine_study.train import make_loss
     torch.set_num_threads(1); torch.manual_seed(0)
     model, epochs, workers = a.model, a.epochs if kind == "cache" else a.naive_epochs, a.workers
     cohort, plan = feed_setup(a); m = cohort.manifest

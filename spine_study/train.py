@@ -429,6 +429,7 @@ def sheet_sites(data_dir=None, metadata=None, # the cohort's folder and sheet, a
     if "Site" not in sheet.columns: raise ValueError(f"{NO_SITE_COLUMN} ({name}: columns {list(sheet.columns)})")
     return sheet.drop_duplicates("ID").set_index("ID")["Site"].map(normalize_id)
 
+# %% ../nbs/03_train.ipynb
 def site_splits(ids: np.ndarray,         # patient ID per scan
                 sites: np.ndarray | None, # site per scan (the sheet's Site of its patient); None: the sheet has no Site column
                ) -> list[dict]:          # dict(repeat=0, fold=k, site, train_idx, test_idx) for the k-th site in sorted order
@@ -446,6 +447,7 @@ def site_splits(ids: np.ndarray,         # patient ID per scan
     idx = np.arange(len(ids))
     return [dict(repeat=0, fold=k, site=s, train_idx=idx[sites != s], test_idx=idx[sites == s]) for k, s in enumerate(names)]
 
+# %% ../nbs/03_train.ipynb
 SITE_STATS = ("r2", "r2_ci95", "n_patients")   # what metrics.json keeps of each held-out site, as site_key(stat, site)
 
 def site_key(stat: str, site: str) -> str:
@@ -584,6 +586,7 @@ def training_command(run_params: dict, # the run's params.json
              **{k: run_params[k] for k in defaults if k in run_params and k != "model" and run_params[k] != defaults[k]}}
     return " ".join(["spine-study run 03_train", *(f"-p {k} {shlex.quote(str(v))}" for k, v in given.items())])
 
+# %% ../nbs/03_train.ipynb
 def _internal_metric(k: str) -> bool:
     "Whether a metrics.json name is one of the model's own out-of-fold metrics (metrics_with_ci, per repeat, per site)."
     from spine_study.metrics import BASELINE_METRICS, METRICS
@@ -595,6 +598,7 @@ def _plain(o):
     "o as plain JSON types (numpy scalars and arrays, paths and tuples converted)."
     return json.loads(json.dumps(o, default=lambda v: v.item() if isinstance(v, np.generic) else v.tolist() if isinstance(v, np.ndarray) else str(v)))
 
+# %% ../nbs/03_train.ipynb
 def model_card(study: TrainingStudy, # a cross-validated network study (split "cv" or "site")
                run_params: dict,     # the run's parameters (params.json), for the command that reproduces it
               ) -> dict:             # plain JSON: what model.json holds

@@ -86,7 +86,7 @@ def load_carried_model(model_run=None, reports_dir="reports", device: str = "cpu
         model, _, rec = load_model(run / m, device)
         members.append(model); folds.append((int(rec.get("repeat", 0)), int(rec.get("fold", len(folds)))))
     pred = pd.read_csv(run / "predictions.csv", dtype={"ID": str})
-    pred = pred[pred.get("repeat", 0) == 0]
+    if "repeat" in pred: pred = pred[pred.repeat == 0]
     oof = pred.groupby("ID", as_index=False).agg(fold=("fold", "first"), y_true=("y_true", "first"), y_pred=("y_pred", "mean"))
     oof["resid"] = (oof.y_true - oof.y_pred).abs()
     table = pd.read_csv(run / "preprocess_table.csv", dtype={"ID": str})
@@ -164,7 +164,8 @@ def external_predictions(cm: CarriedModel, ap: Applied, alpha: float = 0.1) -> p
     out = pd.DataFrame({"ID": t.ID.astype(str).to_numpy(), "fold": "external", "y_true": t.BMD.to_numpy(float),
                         "y_pred": ap.member_pred.mean(0), "pi_low": lo, "pi_high": hi, "ensemble_sd": ap.member_pred.std(0),
                         "scan": t.scan.to_numpy(), "site": t.get("site", pd.Series([""] * len(t))).to_numpy()})
-    return out.merge(shift_flags(cm.train_table, t), on="scan", how="left")
+    flags = shift_flags(cm.train_table, t)   # row for row with the table (scan labels need not be unique across folders)
+    return out.assign(out_of_distribution=flags.out_of_distribution.to_numpy(), shift_reasons=flags.shift_reasons.to_numpy())
 
 def per_patient(pred: pd.DataFrame) -> pd.DataFrame:
     "One row per patient: the mean over its scans (interval ends too); out of distribution if any scan is."

@@ -134,7 +134,7 @@ def problems_summary(run_dir: str | Path, # a run directory
     return "; ".join(parts) + (f"; see {f}" if f.exists() else "")
 
 # %% ../nbs/90_cli.ipynb
-PATH_PARAMS = ("data_dir", "metadata", "landmark_model", "pretrained")  # notebook parameters that name a file or folder
+PATH_PARAMS = ("data_dir", "metadata", "landmark_model", "pretrained", "model_run")  # notebook parameters that name a file or folder (a run id that is no path stays as given)
 
 def absolute_paths(params: dict) -> dict:
     "params with every relative PATH_PARAMS value that exists from the working directory made absolute."

@@ -138,6 +138,7 @@ def fit_loop(model: nn.Module,            # built and on its device (inside `ses
              progress: bool = False, desc: str = "fit",
             ) -> tuple[nn.Module, pd.DataFrame]:  # the model (eval mode) and one row per epoch
     "Train with the config's optimiser, schedule, clipping, precision, early stopping; keep the best or last weights."
+    if keep not in ("best", "last"): raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
     dev = next(model.parameters()).device
     opt = make_optimizer(model, cfg)
     sched = make_scheduler(opt, cfg, math.ceil(len(X) / cfg.batch_size))

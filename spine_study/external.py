@@ -38,12 +38,13 @@ def resolve_model_run(model_run: str | Path | None = None, # run id, run folder,
                       reports_dir: str | Path = "reports") -> Path:
     "The run folder of a complete 03_train run whose fold ensemble is on disk; ModelRunError otherwise."
     runs = resolve_reports_dir(reports_dir) / "runs"
-    if model_run is None:
+    if model_run is None:   # the newest complete cv run whose weights are all on disk (a fresh clone's reference runs have none)
         df = list_runs(reports_dir)
-        df = df[(df.state == "complete") & (df.notebook == "03_train")]
-        usable = [runs / r for r in df.run[::-1] if _card(runs / r).get("members") and _card(runs / r).get("split") == "cv"]
-        if not usable: raise ModelRunError("None", f"no complete 03_train run in {runs} carries a fold ensemble trained under patient CV (model.json)")
-        return usable[0]
+        for r in df[(df.state == "complete") & (df.notebook == "03_train")].run[::-1]:
+            if _card(runs / r).get("split") != "cv": continue
+            try: return resolve_model_run(runs / r, reports_dir)
+            except ModelRunError: continue
+        raise ModelRunError("None", f"no complete 03_train run in {runs} carries a fold ensemble trained under patient CV with its weights on disk")
     run = Path(model_run) if Path(model_run).is_dir() else runs / str(model_run)
     if not run.is_dir(): raise ModelRunError(repr(str(model_run)), f"no such run folder (looked for {run})")
     state = read_status(run).get("status")
@@ -141,7 +142,7 @@ class Applied:
 
 def apply_model(cm: CarriedModel, data_dir=None, metadata=None, landmarks: str = "auto", landmark_model=None) -> Applied:
     "Validate and preprocess a cohort with the model's plan, then predict every scan with every member."
-    from spine_study.cohort import problems_table
+    from spine_study.cohort import Problem, problems_table
     from spine_study.data import load_cohort
     from spine_study.localise import guide_landmarks
     from spine_study.preprocess import preprocess_cohort, qc_problems
@@ -152,7 +153,10 @@ def apply_model(cm: CarriedModel, data_dir=None, metadata=None, landmarks: str =
     shape = tuple(cm.card["in_shape"])
     if tuple(prep.X.shape[1:]) != shape: raise ValueError(f"slabs {prep.X.shape[1:]} do not match the model's input {shape}")
     pred = np.stack([predict(m, prep.X) for m in cm.members])
-    return Applied(cohort, prep, centres_from, problems_table([*cohort.problems, *lm_problems, *qc_problems(prep.table)]), pred)
+    trained_on = cm.card.get("centres_from")   # crops placed by other centres than the model's: say so
+    same = [] if trained_on in (None, centres_from) else [Problem("warning", ".", f"the model was trained on crops placed by "
+            f"{trained_on} centres; these scans' crops come from {centres_from} centres")]
+    return Applied(cohort, prep, centres_from, problems_table([*cohort.problems, *lm_problems, *qc_problems(prep.table), *same]), pred)
 
 # %% ../nbs/06_external.ipynb
 def external_predictions(cm: CarriedModel, ap: Applied, alpha: float = 0.1) -> pd.DataFrame:
@@ -224,10 +228,12 @@ def external_metrics(cm: CarriedModel, ap: Applied, pred: pd.DataFrame, pp: pd.D
     return {**out, **(recalibration(pp, seed, n_boot) if recalibrate else {})}
 
 def external_study(model_run=None, data_dir=None, metadata=None, reports_dir="reports", seed: int = 0, device: str = "auto",
-                   alpha: float = 0.1, recalibrate: bool = False, n_boot: int = 2000, landmarks: str = "auto", **ignored) -> ExternalStudy:
-    "Load the model run, apply it to the data with the model's plan, interval and flag every scan, validate where BMD is known."
-    cm = load_carried_model(model_run, reports_dir)
-    ap = apply_model(cm, data_dir, metadata, landmarks)
+                   alpha: float = 0.1, recalibrate: bool = False, n_boot: int = 2000, landmarks: str = "auto", landmark_model=None,
+                   **ignored) -> ExternalStudy:
+    "Load the model run, apply it to the (labelled) data with the model's plan, interval and flag every scan, validate."
+    from spine_study.core import pick_device
+    cm = load_carried_model(model_run, reports_dir, pick_device(device))
+    ap = apply_model(cm, data_dir, metadata, landmarks, landmark_model)
     pred = external_predictions(cm, ap, alpha)
     pp = per_patient(pred)
     return ExternalStudy(cm, ap, pred, pp, site_table(pp, n_boot, seed), external_metrics(cm, ap, pred, pp, alpha, recalibrate, n_boot, seed))

@@ -348,6 +348,7 @@ class LandmarkConfig(FitConfig):
     warmup_epochs: int = 0
     last_batch: str = "drop"
     augment_stream: str = "batches"
+    amp: bool | str = False    # full precision, as these models have always trained (also on CUDA)
     schedule: InitVar[str | None] = None  # the earlier name: "cosine" | "constant" (= scheduler "none"); files saved with it still load
 
     def __post_init__(self, schedule):

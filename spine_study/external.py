@@ -19,7 +19,7 @@ from .metrics import bootstrap_indices, metrics_with_ci, percentile_ci
 # %% auto 0
 __all__ = ['MAKE_MODEL', 'SHIFT_COLUMNS', 'QC_COLUMNS', 'ModelRunError', 'resolve_model_run', 'CarriedModel', 'plan_from_dict',
            'load_carried_model', 'cv_plus', 'shift_flags', 'Applied', 'apply_model', 'external_predictions',
-           'per_patient', 'coverage_ci', 'site_table', 'recalibration', 'ExternalStudy', 'external_metrics',
+           'per_patient', 'covered', 'coverage_ci', 'site_table', 'recalibration', 'ExternalStudy', 'external_metrics',
            'external_study', 'plot_external', 'record_external_study', 'toy_model_run']
 
 # %% ../nbs/06_external.ipynb
@@ -178,9 +178,13 @@ def per_patient(pred: pd.DataFrame) -> pd.DataFrame:
                                                   out_of_distribution=("out_of_distribution", "any"))
 
 # %% ../nbs/06_external.ipynb
+def covered(pp: pd.DataFrame) -> np.ndarray:
+    "1.0 where a patient's true BMD lies inside its interval, else 0.0."
+    return ((pp.y_true >= pp.pi_low) & (pp.y_true <= pp.pi_high)).to_numpy(float)
+
 def coverage_ci(pp: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> tuple[float, list, float]:
     "(empirical coverage of the per-patient intervals, its bootstrap 95% CI over patients, mean width in g/cm²)."
-    hit = ((pp.y_true >= pp.pi_low) & (pp.y_true <= pp.pi_high)).to_numpy(float)
+    hit = covered(pp)
     idx = bootstrap_indices(len(hit), n_boot, seed)
     return float(hit.mean()), percentile_ci(hit[idx].mean(1)), float((pp.pi_high - pp.pi_low).mean())
 
@@ -190,7 +194,7 @@ def site_table(pp: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFr
     for site, d in pp.groupby("site"):
         m = metrics_with_ci(d.y_true.to_numpy(), d.y_pred.to_numpy(), n_boot=n_boot, seed=seed) if len(d) > 2 else {}
         rows.append(dict(site=site, n_patients=len(d), r2=m.get("r2", np.nan), r2_ci95=m.get("r2_ci95"), mae=float((d.y_pred - d.y_true).abs().mean()),
-                         coverage=float(((d.y_true >= d.pi_low) & (d.y_true <= d.pi_high)).mean()), ood_fraction=float(d.out_of_distribution.mean())))
+                         coverage=float(covered(d).mean()), ood_fraction=float(d.out_of_distribution.mean())))
     return pd.DataFrame(rows)
 
 def recalibration(pp: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> dict:
@@ -242,6 +246,7 @@ def external_study(model_run=None, data_dir=None, metadata=None, reports_dir="re
 def plot_external(pp: pd.DataFrame, m: dict, title: str = ""):
     "Predicted vs true BMD with each patient's interval, the identity and the training mean; Bland–Altman beside it."
     import matplotlib.pyplot as plt
+    from spine_study.train import bland_altman
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     ood = pp.out_of_distribution.to_numpy(bool)
     for mask, colour, label in ((~ood, "C0", "in range"), (ood, "C3", "out of distribution")):
@@ -253,16 +258,14 @@ def plot_external(pp: pd.DataFrame, m: dict, title: str = ""):
     a.set_title(f"{title}\nR² {m['r2']:.2f} [{m['r2_ci95'][0]:.2f}, {m['r2_ci95'][1]:.2f}] (training mean {m['baseline_r2']:.2f}); "
                 f"{100 * m['nominal_coverage']:.0f}% intervals cover {100 * m['coverage']:.0f}%", fontsize=8)
     a.legend(fontsize=7)
-    b.scatter((pp.y_true + pp.y_pred) / 2, pp.y_pred - pp.y_true, s=10, alpha=0.7)
-    for v, ls in ((m["bias"], "-"), (m["loa_low"], "--"), (m["loa_high"], "--")): b.axhline(v, color="k", ls=ls, lw=1)
-    b.set(xlabel="mean of true and predicted (g/cm²)", ylabel="predicted − true (g/cm²)", title=f"Bland–Altman: bias {m['bias']:+.3f}")
+    bland_altman(b, pp, m)
     fig.tight_layout(); return fig
 
 def record_external_study(run, st: ExternalStudy, close: bool = True) -> dict:
     "Write an ExternalStudy into a run directory: predictions (per scan, per patient), sites, problems, figure, metrics."
     import matplotlib.pyplot as plt
-    from spine_study.data import dataset_fingerprint
-    run.set_env(data_fingerprint=dataset_fingerprint(st.applied.cohort)["files_hash"], preprocess_key=st.applied.prep.key,
+    from spine_study.data import files_hash   # the hash alone: the full fingerprint re-reads every scan's pixels
+    run.set_env(data_fingerprint=files_hash(st.applied.cohort), preprocess_key=st.applied.prep.key,
                 model_run=st.model.run.name)
     run.save_table(st.predictions, "predictions.csv"); run.save_table(st.per_patient, "predictions_per_patient.csv")
     run.save_table(st.sites.assign(r2_ci95=st.sites.r2_ci95.map(lambda c: f"[{c[0]:.3f}, {c[1]:.3f}]" if isinstance(c, list) else "")), "sites.csv")

@@ -24,10 +24,10 @@ __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'SPLITS', 'NO_SITE_COLUMN', 'SITE_STA
            'MODEL_CARD_FORMAT', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled',
            'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cv_fold',
            'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv',
-           'plot_predictions', 'plot_learning_curves', 'StudyInputs', 'prepare_inputs', 'study_splits', 'sheet_sites',
-           'site_splits', 'site_key', 'site_metrics', 'FittedStudyModel', 'fit_study_model', 'baseline_comparison',
-           'TrainingStudy', 'study_metrics', 'train_study', 'member_path', 'plan_record', 'training_command',
-           'model_card', 'record_training_study']
+           'plot_predictions', 'bland_altman', 'plot_learning_curves', 'StudyInputs', 'prepare_inputs', 'study_splits',
+           'sheet_sites', 'site_splits', 'site_key', 'site_metrics', 'FittedStudyModel', 'fit_study_model',
+           'baseline_comparison', 'TrainingStudy', 'study_metrics', 'train_study', 'member_path', 'plan_record',
+           'training_command', 'model_card', 'record_training_study']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -344,12 +344,16 @@ def plot_predictions(pp: pd.DataFrame, # patient_predictions(...)
     a.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="true BMD (g/cm²)", ylabel="predicted BMD (g/cm²)")
     a.set_title(f"{title}\nR² {m['r2']:.2f} [{m['r2_ci95'][0]:.2f}, {m['r2_ci95'][1]:.2f}] vs mean {m['baseline_r2']:.2f}; n={m['n_patients']}", fontsize=8)
     a.legend(fontsize=7)
-    mean, diff = (pp.y_true + pp.y_pred) / 2, pp.y_pred - pp.y_true
-    b.scatter(mean, diff, s=10, alpha=0.7)
-    for v, ls in ((m["bias"], "-"), (m["loa_low"], "--"), (m["loa_high"], "--")): b.axhline(v, color="k", ls=ls, lw=1)
-    b.set(xlabel="mean of true and predicted (g/cm²)", ylabel="predicted − true (g/cm²)")
-    b.set_title(f"Bland–Altman: bias {m['bias']:+.3f}, limits [{m['loa_low']:.3f}, {m['loa_high']:.3f}]", fontsize=8)
+    bland_altman(b, pp, m)
     fig.tight_layout(); return fig
+
+def bland_altman(ax, pp: pd.DataFrame, # per patient: y_true, y_pred
+                 m: dict):              # metrics_with_ci of the same patients (bias, loa_low, loa_high)
+    "Bland–Altman panel: differences against means, the bias and the 95% limits of agreement."
+    ax.scatter((pp.y_true + pp.y_pred) / 2, pp.y_pred - pp.y_true, s=10, alpha=0.7)
+    for v, ls in ((m["bias"], "-"), (m["loa_low"], "--"), (m["loa_high"], "--")): ax.axhline(v, color="k", ls=ls, lw=1)
+    ax.set(xlabel="mean of true and predicted (g/cm²)", ylabel="predicted − true (g/cm²)")
+    ax.set_title(f"Bland–Altman: bias {m['bias']:+.3f}, limits [{m['loa_low']:.3f}, {m['loa_high']:.3f}]", fontsize=8)
 
 def plot_learning_curves(history: pd.DataFrame):
     "Training and validation loss per epoch, one line per fold (and repeat)."

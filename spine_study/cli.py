@@ -4,10 +4,12 @@
 
 # %% auto 0
 __all__ = ['STOP_SIGNALS', 'STOPPING', 'KERNEL_NOISE', 'PATH_PARAMS', 'STUDY', 'STUDY_PLAN', 'TRANSFER', 'ABLATION_CV',
-           'ABLATION', 'resolve_notebook', 'parse_params', 'Stopped', 'fail_on_signals', 'is_kernel_noise',
-           'forward_stderr', 'quiet_kernel_manager', 'problems_summary', 'absolute_paths', 'check_run_params',
-           'RunFailed', 'run_notebook', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run',
-           'ablation_reference', 'ablation_table', 'write_ablation', 'run_ablation', 'predict_as_run', 'main']
+           'ABLATION', 'FACTORIAL_SIZE', 'FACTORIAL_BASE', 'FACTORS', 'REPRODUCE', 'REPRODUCE_DIAGNOSIS',
+           'resolve_notebook', 'parse_params', 'Stopped', 'fail_on_signals', 'is_kernel_noise', 'forward_stderr',
+           'quiet_kernel_manager', 'problems_summary', 'absolute_paths', 'check_run_params', 'RunFailed',
+           'run_notebook', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run', 'ablation_reference',
+           'ablation_table', 'write_ablation', 'run_ablation', 'factorial_arms', 'factorial_table', 'plot_factorial',
+           'write_factorial', 'run_factorial', 'reproduction_cost', 'run_reproduce', 'predict_as_run', 'main']
 
 # %% ../nbs/90_cli.ipynb
 import argparse
@@ -460,6 +462,181 @@ def run_ablation(reports_dir: str = "reports", # where runs/ and the table go
     return path
 
 # %% ../nbs/90_cli.ipynb
+FACTORIAL_SIZE = 64   # in-plane pixels of the factorial's whole-slice inputs (the original's: 512)
+FACTORIAL_BASE = {"protocol": "seed_original", "out_size": FACTORIAL_SIZE, "split": "cv", "folds": 3, "repeats": 1, "baselines": False}
+FACTORS = {   # factor -> (03_train parameter, {level: value}); the first level of each is the original's
+    "input": ("norm", {"raw": "raw", "normalised": "zscore"}),
+    "network": ("model", {"SimpleCNN": "seed_simplecnn", "CNN25D": "cnn25d"}),
+    "lr": ("lr", {"1e-4": 1e-4, "1e-3": 1e-3})}
+
+def factorial_arms() -> list:
+    "(levels, 03_train parameters) of the 2 x 2 x 2 arms; the original's (raw, SimpleCNN, 1e-4) first."
+    import itertools
+    arms = []
+    for combo in itertools.product(*[list(levels.items()) for _, levels in FACTORS.values()]):
+        levels = {f: lv for f, (lv, _) in zip(FACTORS, combo)}
+        arms.append((levels, {**FACTORIAL_BASE, **{FACTORS[f][0]: v for f, (_, v) in zip(FACTORS, combo)}}))
+    return arms
+
+# %% ../nbs/90_cli.ipynb
+def _history_facts(run_dir: Path | None, y_var: float) -> dict:
+    "From a run's history.csv: epoch-1 training MSE / var(y), the best epoch and the last hidden layer's dead share at the end (medians over folds)."
+    import pandas as pd
+    f = None if run_dir is None else run_dir / "history.csv"
+    if f is None or not f.exists(): return {}
+    h = pd.read_csv(f); key = [c for c in ("repeat", "fold") if c in h]
+    g = h.sort_values("epoch").groupby(key) if key else h.sort_values("epoch").groupby(lambda _: 0)
+    dead = [c for c in h if c.startswith("dead_")]
+    out = {"first_epoch_mse_ratio": float(g.train_mse_g2.first().median() / y_var) if "train_mse_g2" in h else float("nan"),
+           "best_epoch": float(h[h.best.astype(bool)].epoch.median()) if "best" in h else float("nan")}
+    if dead: out["dead_last_hidden_at_end"] = float(g[dead[-1]].last().median())
+    return out
+
+def factorial_table(reports_dir: str | Path = "reports", n_boot: int = 2000) -> tuple:
+    "(arms, effects): each arm's newest complete run, R² [CI], SD ratio, ΔR² paired with the original arm; each factor's paired effects."
+    import json as _json
+    import numpy as np
+    import pandas as pd
+    from spine_study.metrics import paired_r2_difference
+    runs, rows, pps = _complete_train_runs(reports_dir), [], []
+    for k, (levels, params) in enumerate(factorial_arms()):
+        hit = find_run(params, reports_dir, runs); pp = _per_patient(hit); pps.append(pp)
+        m = _json.loads((hit / "metrics.json").read_text()) if hit else {}
+        ci = m.get("r2_ci95") or [float("nan")] * 2
+        d, dci = paired_r2_difference(pp, pps[0], n_boot) if k and pp is not None and pps[0] is not None else (float("nan"), [float("nan")] * 2)
+        facts = _history_facts(hit, float(pp.y_true.var(ddof=0))) if pp is not None else {}
+        rows.append({"arm": k, **levels, "r2": m.get("r2"), "r2_ci_low": ci[0], "r2_ci_high": ci[1], "spread_ratio": m.get("spread_ratio"),
+                     "mae": m.get("mae"), "delta_r2_vs_original": d, "delta_ci_low": dci[0], "delta_ci_high": dci[1], **facts,
+                     "seconds": m.get("seconds"), "run": hit.name if hit else None})
+    arms = pd.DataFrame(rows)
+    eff = []
+    for f, (_, levels) in FACTORS.items():
+        lo, hi = list(levels)
+        for i, a in arms[arms[f] == lo].iterrows():
+            others = {g: a[g] for g in FACTORS if g != f}
+            j = arms[(arms[f] == hi) & np.logical_and.reduce([arms[g] == v for g, v in others.items()])].index[0]
+            d, dci = (paired_r2_difference(pps[j], pps[i], n_boot) if pps[i] is not None and pps[j] is not None
+                      else (float("nan"), [float("nan")] * 2))
+            eff.append({"factor": f, "change": f"{lo} -> {hi}", "with": ", ".join(f"{g} {v}" for g, v in others.items()),
+                        "delta_r2": d, "delta_ci_low": dci[0], "delta_ci_high": dci[1],
+                        "spread_ratio_from": arms.spread_ratio[i], "spread_ratio_to": arms.spread_ratio[j]})
+    return arms, pd.DataFrame(eff)
+
+# %% ../nbs/90_cli.ipynb
+def plot_factorial(arms: "pd.DataFrame"):
+    "Two panels, one row per arm: R² with its 95 % CI (the original arm marked), and the SD ratio (0: collapse, 1: the truth's spread)."
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    lab = [f"{r.input}, {r.network}, lr {r.lr}" for r in arms.itertuples()]
+    yy = np.arange(len(arms))[::-1]
+    ok = arms.r2.notna().to_numpy()
+    r2v, lo, hi = (arms[c].astype(float).to_numpy() for c in ("r2", "r2_ci_low", "r2_ci_high"))
+    a1.errorbar(r2v[ok], yy[ok], xerr=np.clip([r2v[ok] - lo[ok], hi[ok] - r2v[ok]], 0, None), fmt="o", capsize=3)   # a percentile CI may miss its point
+    a1.axvline(0, color="k", lw=0.8); a1.set_xlabel("R² (3-fold CV, 95 % CI)")
+    a2.barh(yy, arms.spread_ratio.astype(float).fillna(0), color=["C3" if v < 0.3 else "C0" for v in arms.spread_ratio.astype(float).fillna(1)])
+    a2.axvline(1, color="k", lw=0.8); a2.axvline(0.3, color="C3", lw=0.8, ls="--"); a2.set_xlabel("SD ratio (prediction / truth)")
+    a1.set_yticks(yy, lab, fontsize=8); a1.get_yticklabels()[0].set_fontweight("bold")
+    fig.suptitle("the original's three choices, switched one at a time (arm 0 = the original's)", fontsize=10); fig.tight_layout()
+    return fig
+
+def write_factorial(reports_dir: str | Path = "reports") -> Path:
+    "Write reports/factorial.md (+ factorial.csv, factorial_effects.csv, factorial.png) from the runs that exist; the markdown path."
+    import matplotlib.pyplot as plt
+    from spine_study.core import md_table
+    arms, eff = factorial_table(reports_dir); out = resolve_reports_dir(reports_dir)
+    arms.to_csv(out / "factorial.csv", index=False); eff.to_csv(out / "factorial_effects.csv", index=False)
+    fig = plot_factorial(arms); fig.savefig(out / "factorial.png", dpi=120); plt.close(fig)
+    f = lambda v, s: "" if v is None or v != v else format(v, s)
+    ci = lambda v, lo, hi, s: "not run" if v is None or v != v else f"{v:{s}} [{lo:{s}}, {hi:{s}}]"
+    show = arms.assign(**{"R² [95% CI]": [ci(*t, ".3f") for t in zip(arms.r2, arms.r2_ci_low, arms.r2_ci_high)],
+                          "ΔR² vs arm 0 [95% CI]": [ci(*t, "+.3f") if t[0] == t[0] else "" for t in zip(arms.delta_r2_vs_original, arms.delta_ci_low, arms.delta_ci_high)],
+                          "SD ratio": arms.spread_ratio.map(lambda v: f(v, ".2f")),
+                          **{c: arms[c].map(lambda v: f(v, ".3g")) for c in ("first_epoch_mse_ratio", "best_epoch", "dead_last_hidden_at_end") if c in arms}})
+    cols = ["arm", "input", "network", "lr", "R² [95% CI]", "ΔR² vs arm 0 [95% CI]", "SD ratio",
+            *[c for c in ("first_epoch_mse_ratio", "best_epoch", "dead_last_hidden_at_end") if c in arms], "run"]
+    eshow = eff.assign(**{"ΔR² [95% CI]": [ci(*t, "+.3f") for t in zip(eff.delta_r2, eff.delta_ci_low, eff.delta_ci_high)],
+                          "SD ratio": [f"{f(a, '.2f')} -> {f(b, '.2f')}" for a, b in zip(eff.spread_ratio_from, eff.spread_ratio_to)]})
+    head = ["# What made the original collapse: input scaling x network x learning rate", "",
+            f"03_train `protocol=\"seed_original\"` (the original recipe and its whole-slice input) at {FACTORIAL_SIZE} x {FACTORIAL_SIZE} "
+            "pixels, 3-fold grouped CV on the embedded phantom, the same patients and folds in every arm. SD ratio = prediction SD / truth SD "
+            "(below 0.3: collapsed to a constant; above 1: over-dispersed). first_epoch_mse_ratio = epoch-1 training MSE / var(BMD) (the "
+            "original's: ~1,770); dead_last_hidden_at_end = share of the last hidden layer's units never active on the validation scans after "
+            "the last epoch. ΔR²: paired over patients (bootstrap 95 % CI). Made by `make factorial` (`spine-study factorial`).",
+            "", "![the factorial](factorial.png)", ""]
+    text = "\n".join(head) + "\n" + md_table(show[cols].fillna("")) + "\n\n## Each factor alone\n\nThe four pairs of arms that differ in one factor only:\n\n" \
+           + md_table(eshow[["factor", "change", "with", "ΔR² [95% CI]", "SD ratio"]]) + "\n"
+    (out / "factorial.md").write_text(text, encoding="utf-8")
+    return out / "factorial.md"
+
+def run_factorial(reports_dir: str = "reports", jobs: int = 1, extra: dict | None = None, redo: bool = False) -> Path:
+    "Run every factorial arm not yet done (each an ordinary 03_train run), then write and return reports/factorial.md."
+    from concurrent.futures import ProcessPoolExecutor
+    say = lambda *a: print("[factorial]", *a, file=sys.stderr, flush=True)
+    common = {**({"reports_dir": reports_dir} if reports_dir != "reports" else {}), **(extra or {})}
+    runs = _complete_train_runs(reports_dir)
+    todo = [(k, p) for k, (_, p) in enumerate(factorial_arms()) if redo or find_run(p, reports_dir, runs) is None]
+    say(f"{8 - len(todo)} of 8 arms done before; running {[k for k, _ in todo]}")
+    tasks = [("03_train", {**p, **common}) for _, p in todo]
+    results = map(_run_one, tasks) if jobs <= 1 or len(tasks) <= 1 else [_run_one(tasks[0]), *ProcessPoolExecutor(jobs).map(_run_one, tasks[1:])]
+    for (k, _), res in zip(todo, results): say(f"arm {k}: {res}")
+    path = write_factorial(reports_dir); say(f"table: {path}")
+    return path
+
+# %% ../nbs/90_cli.ipynb
+REPRODUCE = {"model": "seed_simplecnn", "protocol": "seed_original", "split": "seed_holdout"}   # 03_train's parameters
+REPRODUCE_DIAGNOSIS = {"cnn_epochs": 0, "n_cnn_refits": 0, "n_saliency": 0}                  # 04's: nothing retrains the network
+
+def reproduction_cost(device: str = "auto", n_train: int = 192, n_eval: int = 48, epochs: int = 50, batch_size: int = 16,
+                      in_shape: tuple = (7, 512, 512), steps: int = 2) -> dict:
+    "Seconds per training step and per evaluated scan of the original network, timed here, and the training time they imply."
+    import math, time
+    import torch
+    from spine_study.core import pick_device
+    from spine_study.models import SeedSimpleCNN
+    dev = torch.device(pick_device(device))
+    net = SeedSimpleCNN(in_shape[0], in_shape[1:]).to(dev); opt = torch.optim.Adam(net.parameters(), 1e-4)
+    x, y = torch.randn(batch_size, *in_shape, device=dev), torch.zeros(batch_size, device=dev)
+    times = []
+    for _ in range(steps + 1):   # the first step warms up
+        t0 = time.perf_counter(); opt.zero_grad(); torch.nn.functional.mse_loss(net(x), y).backward(); opt.step()
+        if dev.type == "cuda": torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    step = sorted(times[1:])[(len(times) - 1) // 2]   # the median of the timed steps
+    with torch.no_grad():
+        t0 = time.perf_counter(); net(x)
+        if dev.type == "cuda": torch.cuda.synchronize()
+        per_scan = (time.perf_counter() - t0) / batch_size
+    # per epoch: the training batches, then validation and the dead-unit probe on the validation scans; at the end the test scans
+    train_s = epochs * (math.ceil(n_train / batch_size) * step + 2 * (n_eval // 2) * per_scan) + n_eval * per_scan
+    return {"device": str(dev), "seconds_per_step": step, "seconds_per_eval_scan": per_scan, "training_hours": train_s / 3600}
+
+# %% ../nbs/90_cli.ipynb
+def run_reproduce(reports_dir: str = "reports", data_dir: str | None = None, # None: the full-size default phantom (made once)
+                  device: str = "auto", log_output: bool = False,
+                  estimate_only: bool = False,  # print the expected cost and stop
+                  runner=None,                  # (stem, params, log_output) -> run dir; for tests (None: run_notebook)
+                 ) -> list:
+    "The original's reproduction (03_train, protocol seed_original) and its diagnosis (04); the run directories."
+    say = lambda *a: print("[reproduce]", *a, file=sys.stderr, flush=True)
+    c = reproduction_cost(device)
+    say(f"the 33,944,257-parameter SimpleCNN on {c['device']}: {c['seconds_per_step']:.1f} s per training step of 16 scans -> about "
+        f"{c['training_hours']:.1f} h of training (50 epochs x 12 steps), plus the full-size phantom once (~4.5 GB), reading and "
+        "preprocessing it (tens of minutes on 2 cores) and the diagnosis")
+    if estimate_only: return []
+    from spine_study.core import data_home
+    from spine_study.phantom import ensure_phantom
+    if data_dir is None: data_dir = str(ensure_phantom(data_home() / "phantom", n=240, seed=0, size="full", format="nifti") / "nifti")
+    common = {"reports_dir": reports_dir} if reports_dir != "reports" else {}
+    run = runner or (lambda stem, params, log: run_notebook(stem, params, log_output=log))
+    train_dir = run("03_train", {**REPRODUCE, "data_dir": data_dir, "device": device, **common}, log_output)
+    say(f"03_train: {train_dir}")
+    diag_dir = run("04_diagnostics", {**REPRODUCE_DIAGNOSIS, "run_id": str(train_dir), "device": device, **common}, log_output)
+    say(f"04_diagnostics: {diag_dir}")
+    write_index(reports_dir)
+    return [train_dir, diag_dir]
+
+# %% ../nbs/90_cli.ipynb
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spine-study", description="Reproducible lumbar spine BMD / landmark study.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -489,6 +666,16 @@ def _parser() -> argparse.ArgumentParser:
     ab.add_argument("--table-only", action="store_true", help="only rebuild the table from existing runs")
     ab.add_argument("--redo", action="store_true", help="rerun rows that already have a matching complete run")
     ab.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="added to every row")
+    fc = sub.add_parser("factorial", help="input scaling x network x learning rate under the original's protocol (8 03_train runs), "
+                                          "then reports/factorial.md")
+    fc.add_argument("--reports-dir", default="reports"); fc.add_argument("--jobs", type=int, default=1)
+    fc.add_argument("--table-only", action="store_true"); fc.add_argument("--redo", action="store_true")
+    fc.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="added to every arm")
+    rp = sub.add_parser("reproduce", help="re-run the original project faithfully (03_train protocol seed_original, full-size phantom) "
+                                          "and diagnose it (04); hours on a CPU: prints the expected cost first")
+    rp.add_argument("--reports-dir", default="reports"); rp.add_argument("--data-dir", default=None, help="default: the full-size phantom")
+    rp.add_argument("--device", default="auto"); rp.add_argument("--log-output", action="store_true")
+    rp.add_argument("--estimate-only", action="store_true", help="print the expected cost and stop")
     return p
 
 # %% ../nbs/90_cli.ipynb
@@ -510,7 +697,7 @@ def predict_as_run(a: argparse.Namespace) -> argparse.Namespace:
 def main(argv: list | None = None) -> int:
     "Entry point of the `spine-study` console script."
     a = _parser().parse_args(argv)
-    if a.cmd in ("study", "ablation"):   # runs go under --reports-dir: refuse one that cannot be written before any starts
+    if a.cmd in ("study", "ablation", "reproduce", "factorial"):   # runs go under --reports-dir: refuse one that cannot be written before any starts
         from spine_study.params import writable_problem
         if (why := writable_problem(a.reports_dir)):
             print(f"spine-study {a.cmd}: --reports-dir {a.reports_dir} cannot hold runs: {why}", file=sys.stderr); return 2
@@ -537,6 +724,14 @@ def main(argv: list | None = None) -> int:
             print(make_phantom_b(a.out_dir, n=a.n, seed=a.seed, size=a.size, format=a.format)); return 0
         from spine_study.phantom import make_phantom
         print(make_phantom(a.out_dir, n=a.n, seed=a.seed, size=a.size, format=a.format, repeat_fraction=a.repeat_fraction))
+        return 0
+    if a.cmd == "factorial":
+        print(write_factorial(a.reports_dir) if a.table_only else run_factorial(a.reports_dir, a.jobs, parse_params(a.parameter), a.redo))
+        write_index(a.reports_dir); return 0
+    if a.cmd == "reproduce":
+        try: print(*run_reproduce(a.reports_dir, a.data_dir, a.device, a.log_output, a.estimate_only), sep="\n")
+        except RunFailed as e:
+            print(e, file=sys.stderr); return 1
         return 0
     if a.cmd == "index":
         print(write_index(a.reports_dir)); return 0

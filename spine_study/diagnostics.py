@@ -35,25 +35,27 @@ from .evaluation import FEATURE_COLUMNS, evaluate, feature_cv, feature_estimator
 from .metrics import (bootstrap_ci, bootstrap_indices, cv_splits, inner_val_split, mae, metrics_with_ci,
                                  patient_level, patient_table, pearson_r, percentile_ci, r2, seed_holdout_split)
 from .preprocess import QC_GATES, QC_LIMITS, disc_mask, image_body_points
+from .models import dead_unit_fractions
 from .train import TrainConfig, fit, load_model, predict
 
 # %% auto 0
-__all__ = ['EXTRAPOLATION_MAX_FACTOR', 'ASYMPTOTE_SE_MAX', 'HISTORY_COLUMNS', 'HISTORY_OPTIONAL', 'COLLAPSE_SPREAD_RATIO',
-           'WIDE_CI_WIDTH', 'BIAS_LOSS_MIN', 'SPREAD_LOSS_MIN', 'WEAK_CORRELATION_R2', 'SPLIT_LUCK_PCT', 'PERM_ALPHA',
-           'FIRST_EPOCH_RATIO_MAX', 'EARLY_BEST_FRACTION', 'LC_GAIN_PER_DOUBLING', 'SALIENCY_ENRICHMENT_MIN',
+__all__ = ['ORIGINAL_README', 'ORIGINAL_PUBLISHED', 'ORIGINAL_EXAMPLES', 'EXTRAPOLATION_MAX_FACTOR', 'ASYMPTOTE_SE_MAX',
+           'HISTORY_COLUMNS', 'HISTORY_OPTIONAL', 'COLLAPSE_SPREAD_RATIO', 'WIDE_CI_WIDTH', 'BIAS_LOSS_MIN',
+           'SPREAD_LOSS_MIN', 'WEAK_CORRELATION_R2', 'SPLIT_LUCK_PCT', 'PERM_ALPHA', 'FIRST_EPOCH_RATIO_MAX',
+           'EARLY_BEST_FRACTION', 'LC_GAIN_PER_DOUBLING', 'SALIENCY_ENRICHMENT_MIN', 'DEAD_UNITS_MAX',
            'INPUT_QC_FAIL_MAX', 'TRAIN_RUN_REQUIRED', 'DATA', 'PERM_TEST_RUN', 'SUBGROUP_ATTRIBUTES', 'SALIENCY_MAPS',
            'QC_METRICS', 'murphy_decomposition', 'plot_murphy', 'r2_bootstrap_width', 'ridge_fit_predict',
            'patient_scores', 'split_luck', 'percentile_of', 'plot_distribution', 'cv_predict', 'subset_r2',
            'sklearn_fit_predict', 'network_fit_predict', 'cv_split_luck', 'permute_patient_labels', 'permutation_test',
            'prediction_permutation_test', 'learning_curve', 'learning_curve_slope', 'inverse_power_law',
            'extrapolate_learning_curve', 'plot_learning_curve', 'dynamics_summary', 'as_dynamics_history',
-           'plot_dynamics', 'patient_overlap', 'patient_attributes', 'subgroup_errors', 'plot_subgroup_errors',
-           'cam_layer', 'input_gradients', 'grad_cam', 'body_band_mask', 'saliency_on_mask', 'plot_saliency', 'Facts',
-           'FailureCheck', 'failure_check', 'failure_checks', 'verdict', 'resolve_train_run', 'read_train_run',
-           'prediction_rows', 'rebuild_run_data', 'AnalysedRun', 'load_analysed_run', 'data_field', 'record_metrics',
-           'SubsetLuck', 'HoldoutParts', 'SplitLuck', 'PermutationTests', 'LearningCurves', 'Dynamics', 'Saliency',
-           'Timer', 'Diagnosis', 'diagnosis_tables', 'diagnose', 'diagnosis_figures', 'save_diagnosis',
-           'run_study_part']
+           'plot_dynamics', 'plot_dead_units', 'patient_overlap', 'patient_attributes', 'subgroup_errors',
+           'plot_subgroup_errors', 'cam_layer', 'input_gradients', 'grad_cam', 'body_band_mask', 'saliency_on_mask',
+           'plot_saliency', 'OutputProbe', 'output_probe', 'Facts', 'FailureCheck', 'failure_check', 'failure_checks',
+           'verdict', 'resolve_train_run', 'read_train_run', 'prediction_rows', 'rebuild_run_data', 'AnalysedRun',
+           'load_analysed_run', 'data_field', 'record_metrics', 'SubsetLuck', 'HoldoutParts', 'SplitLuck',
+           'PermutationTests', 'LearningCurves', 'Dynamics', 'Saliency', 'Timer', 'Diagnosis', 'original_signature',
+           'diagnosis_tables', 'diagnose', 'diagnosis_figures', 'save_diagnosis', 'run_study_part']
 
 # %% ../nbs/04_diagnostics.ipynb
 def murphy_decomposition(y_true: np.ndarray, # true values, one per patient
@@ -70,6 +72,13 @@ def murphy_decomposition(y_true: np.ndarray, # true values, one per patient
     d["sum_error"] = float(d["r2"] - (d["r2_correlation"] - d["loss_spread"] - d["loss_bias"]))
     d["sum_ok"] = bool(abs(d["sum_error"]) <= 1e-10 * max(1.0, d["loss_bias"], d["loss_spread"]))
     return d
+
+# %% ../nbs/04_diagnostics.ipynb
+ORIGINAL_README = "../shared/seeds/bmd-from-mri-readme.md"   # the only record of the original project
+ORIGINAL_PUBLISHED = dict(test_r2=-0.4843, test_mse=0.0416, test_rmse=0.2040, test_mae=0.1685, n_test=24, epochs=50,
+                          best_val_epoch=2, best_val_loss=0.0323, first_epoch_train_loss=49.6499)
+ORIGINAL_EXAMPLES = np.array([[1.280, 0.873], [1.113, 0.857], [0.931, 0.861], [0.847, 0.875], [0.929, 0.864],   # (actual, predicted):
+                              [0.726, 0.893], [1.010, 0.846], [0.681, 0.874], [1.105, 0.864], [1.219, 0.863]])  # its 10 example rows
 
 # %% ../nbs/04_diagnostics.ipynb
 def plot_murphy(d: dict,          # output of murphy_decomposition
@@ -362,7 +371,7 @@ def plot_learning_curve(curves: dict,             # label -> learning_curve(...)
 
 # %% ../nbs/04_diagnostics.ipynb
 HISTORY_COLUMNS = ("fold", "epoch", "train_loss", "val_loss")
-HISTORY_OPTIONAL = ("lr", "grad_norm", "pred_std", "pred_mean")
+HISTORY_OPTIONAL = ("lr", "grad_norm", "grad_norm_first", "pred_std", "pred_mean", "dead_<layer>")
 
 def _per_fold(h: pd.DataFrame, col: str, which: str) -> float:
     "Median over folds of a column's first/last value (NaN if the column is absent)."
@@ -390,6 +399,12 @@ def dynamics_summary(history: pd.DataFrame, # one row per fold x epoch (HISTORY_
            "grad_norm_max": float(h["grad_norm"].max()) if "grad_norm" in h else float("nan"),
            "grad_norm_final_over_first": _per_fold(h, "grad_norm", "last") / _per_fold(h, "grad_norm", "first")}
     out["first_epoch_loss_ratio"] = out["first_epoch_loss"] / y_train_var
+    if "grad_norm_first" in h: out["grad_norm_first_step"] = _per_fold(h, "grad_norm_first", "first")   # the very first update
+    dead = [c for c in h if c.startswith("dead_")]    # dead-unit share per ReLU layer (models.dead_unit_fractions), network order
+    if dead:
+        out["dead_last_hidden_layer"] = dead[-1][len("dead_"):]
+        out["dead_last_hidden_after_epoch1"] = _per_fold(h, dead[-1], "first")
+        out["dead_last_hidden_at_end"] = _per_fold(h, dead[-1], "last")
     return out
 
 # %% ../nbs/04_diagnostics.ipynb
@@ -424,6 +439,19 @@ def plot_dynamics(history: pd.DataFrame,        # one row per fold x epoch
         from matplotlib.lines import Line2D
         axs[0].legend([Line2D([], [], color="0.3"), Line2D([], [], color="0.3", ls="--")] + ([Line2D([], [], color="k", lw=0.8)] if y_train_var is not None else []),
                       ["train (one colour per fold)", "val"] + (["var(y)"] if y_train_var is not None else []), fontsize=6)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/04_diagnostics.ipynb
+def plot_dead_units(history: pd.DataFrame) -> plt.Figure | None:
+    "Share of dead units per ReLU layer after each epoch (median over folds); None when the history has none."
+    cols = [c for c in history if c.startswith("dead_")]
+    if not cols: return None
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    med = history.groupby("epoch")[cols].median()
+    for c in cols: ax.plot(med.index, med[c], label=c[len("dead_"):])
+    ax.set_ylim(-0.02, 1.02); ax.set_xlabel("epoch"); ax.set_ylabel("share of units never active")
+    ax.set_title("dead ReLU units per layer (median over folds)", fontsize=10); ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -600,6 +628,38 @@ def plot_saliency(X: np.ndarray,         # (n, S, H, W) slabs
     return fig
 
 # %% ../nbs/04_diagnostics.ipynb
+@dataclass
+class OutputProbe:
+    "Whether the saved model's output depends on its input: predictions on the test scans and on noise, dead units, offset."
+    PREFIX: ClassVar[str] = "probe_"
+    pred_sd_scans: float            # SD of its predictions over the test scans, g/cm²
+    pred_sd_noise: float            # SD over noise inputs with the test scans' per-slice mean and SD, g/cm²
+    truth_sd: float                 # SD of the true BMD over the same test scans
+    noise_spread_ratio: float       # pred_sd_noise / truth_sd (below the collapse threshold: the output ignores its input)
+    pred_mean: float; train_mean: float   # mean prediction on the test scans; mean BMD of the scans it was trained on
+    offset_from_train_mean: float   # pred_mean - train_mean, g/cm²
+    dead_last_hidden: float         # share of dead units in the last hidden ReLU layer, on the test scans
+    last_hidden_layer: str = field(default="", metadata={"metric": False})    # (not metrics: see `data_field` below)
+    dead: dict = field(default_factory=dict, metadata={"metric": False})     # layer -> share of dead units
+
+def output_probe(model: nn.Module,    # a fitted network (TargetScaled) predicting g/cm²
+                 X: np.ndarray,       # (n, S, H, W) its test inputs
+                 y: np.ndarray,       # their true BMD
+                 train_mean: float,   # mean BMD of its training scans
+                 n_noise: int = 32, seed: int = 0) -> OutputProbe:
+    "Predictions on real and on matched-noise inputs, dead units per layer, and the output's offset from the training mean."
+    X = np.asarray(X, np.float32)
+    g = np.random.default_rng(seed)
+    mu, sd = X.mean((0, 2, 3), keepdims=True), X.std((0, 2, 3), keepdims=True)
+    noise = (mu + sd * g.standard_normal((n_noise, *X.shape[1:]))).astype(np.float32)
+    p, pn = predict(model, X), predict(model, noise)
+    dead = dead_unit_fractions(model, X)
+    last = list(dead)[-1] if dead else ""
+    tsd = float(np.std(y))
+    return OutputProbe(float(np.std(p)), float(np.std(pn)), tsd, float(np.std(pn)) / max(tsd, 1e-12), float(np.mean(p)), float(train_mean),
+                       float(np.mean(p) - train_mean), float(dead.get(last, np.nan)), last, dead)
+
+# %% ../nbs/04_diagnostics.ipynb
 COLLAPSE_SPREAD_RATIO = 0.3      # prediction SD / truth SD below this = variance collapse
 WIDE_CI_WIDTH = 0.3              # a 95 % CI of R² wider than this cannot rank models
 BIAS_LOSS_MIN = 0.1              # Murphy bias term above this = a shifted mean costs real R²
@@ -611,6 +671,7 @@ FIRST_EPOCH_RATIO_MAX = 10.0     # first-epoch loss / var(y) above this = output
 EARLY_BEST_FRACTION = 0.1        # best val epoch within this fraction of the epochs = stopped learning early
 LC_GAIN_PER_DOUBLING = 0.05      # learning curve still rising faster than this per doubling = data-limited
 SALIENCY_ENRICHMENT_MIN = 1.5    # saliency mass on the vertebral bodies / their area below this = looks elsewhere
+DEAD_UNITS_MAX = 0.5             # share of the last hidden layer's units never active above this = the network is mostly dead
 INPUT_QC_FAIL_MAX = QC_LIMITS["max_fail_fraction"]  # a preprocessing QC gate failing on more scans than this = inputs miss the anatomy
 
 # %% ../nbs/04_diagnostics.ipynb
@@ -639,6 +700,9 @@ class Facts:
     saliency_body_enrichment: float | None = None; saliency_body_fraction: float | None = None
     saliency_body_area_fraction: float | None = None
     lc_gain_per_doubling: float | None = None; lc_model: str | None = None
+    probe_noise_spread_ratio: float | None = None; probe_pred_sd_noise: float | None = None  # output_probe on the saved model
+    probe_dead_last_hidden: float | None = None
+    probe_pred_mean: float | None = None; probe_train_mean: float | None = None
 
     @classmethod
     def from_metrics(cls, metrics: dict, # flat: metrics_with_ci, murphy_decomposition, dynamics_summary, qc_summary, ...
@@ -722,7 +786,7 @@ def _qc_evidence(f: Facts) -> str:
     return "; ".join(parts) or "every preprocessing QC gate passes"
 
 def _checks_training(f: Facts) -> list[FailureCheck]:
-    "Checks on training and data: inputs, output scale, early best epoch, leakage, saliency."
+    "Checks on training and data: inputs, output scale, early best epoch, dead units, input dependence, leakage, saliency."
     return [failure_check("inputs miss the anatomy", f.qc_worst_fail_fraction, INPUT_QC_FAIL_MAX, lambda v: v > INPUT_QC_FAIL_MAX,
                           lambda v: _qc_evidence(f), f"threshold {100 * INPUT_QC_FAIL_MAX:.0f} % of scans per gate", cause=True),
             failure_check("a wrong output scale at the start of training", f.first_epoch_loss_ratio, FIRST_EPOCH_RATIO_MAX,
@@ -731,6 +795,13 @@ def _checks_training(f: Facts) -> list[FailureCheck]:
             failure_check("an early best epoch", f.best_val_epoch_fraction, EARLY_BEST_FRACTION, lambda v: v <= EARLY_BEST_FRACTION,
                           lambda v: f"best validation at {100 * v:.0f} % of the epochs", f"threshold {100 * EARLY_BEST_FRACTION:.0f} %",
                           cause=True),
+            failure_check("dead hidden units", f.probe_dead_last_hidden, DEAD_UNITS_MAX, lambda v: v > DEAD_UNITS_MAX,
+                          lambda v: f"{100 * v:.0f} % of the last hidden layer's units never fire on the test scans",
+                          f"threshold {100 * DEAD_UNITS_MAX:.0f} %", cause=True),
+            failure_check("an output that ignores the image", f.probe_noise_spread_ratio, COLLAPSE_SPREAD_RATIO,
+                          lambda v: v < COLLAPSE_SPREAD_RATIO,
+                          lambda v: f"on noise inputs the prediction SD is {f.probe_pred_sd_noise:.4f} g/cm², {v:.2f} of the truth SD",
+                          f"threshold {COLLAPSE_SPREAD_RATIO}", cause=True),
             failure_check("patient leakage", f.patient_overlap, 0, lambda v: v > 0, lambda v: f"{v} patient(s) on two sides of a split",
                           "must be 0"),
             failure_check("attention off the vertebral bodies", f.saliency_body_enrichment, SALIENCY_ENRICHMENT_MIN,
@@ -776,6 +847,33 @@ def _data_or_model(f: Facts) -> str:
             "more of the same patients would help little; the model or its inputs are the limit.")
 
 # %% ../nbs/04_diagnostics.ipynb
+def _at_mean(f: Facts) -> str:
+    "Where a near-constant output sits against the training mean."
+    if f.probe_pred_mean is None or f.probe_train_mean is None: return ""
+    d = f.probe_pred_mean - f.probe_train_mean
+    return f"; it sits at {f.probe_pred_mean:.3f} g/cm², {d:+.3f} from the training mean {f.probe_train_mean:.3f}"
+
+def _mechanism(f: Facts, collapsed: bool | None) -> str:
+    "One sentence naming how the predictions failed, from the output probe (empty when it was not measured)."
+    dead, deaf = f.probe_dead_last_hidden, f.probe_noise_spread_ratio
+    if dead is None or deaf is None: return ""
+    dead_txt = f"{100 * dead:.0f} % of the last hidden layer is dead"
+    if collapsed and deaf < COLLAPSE_SPREAD_RATIO and dead > DEAD_UNITS_MAX:
+        return (f"Mechanism: dead units. {dead_txt}, so the output is the last layer's bias whatever the image (noise inputs "
+                f"move it by {f.probe_pred_sd_noise:.4f} g/cm²){_at_mean(f)}.")
+    if collapsed and deaf < COLLAPSE_SPREAD_RATIO:
+        return (f"Mechanism: an output that ignores the image with its units alive ({dead_txt}): the weights that read the image "
+                f"were driven to ~0 and the network learned a constant{_at_mean(f)}.")
+    if collapsed:
+        return (f"Mechanism: shrinkage. The output still follows the input (noise moves it {deaf:.2f} x the truth SD; {dead_txt}) "
+                "but varies little across real scans: the network found little in them that tracks BMD.")
+    if f.spread_ratio is not None and f.spread_ratio > 1 and (f.r2 or 0) < 0:
+        return (f"Mechanism: not a collapse but noise. Predictions spread {f.spread_ratio:.2f} x the truth SD with little correlation "
+                f"({dead_txt}; noise inputs move the output {deaf:.2f} x the truth SD): a wide network turns image differences "
+                "that do not track BMD into output spread.")
+    return ""
+
+# %% ../nbs/04_diagnostics.ipynb
 def verdict(facts: Facts | dict, # a Facts record, or a flat dict of measured quantities (see Facts)
            ) -> str:             # a short paragraph
     "A paragraph, generated from the numbers, naming the failure modes whose thresholds are crossed."
@@ -790,6 +888,7 @@ def verdict(facts: Facts | dict, # a Facts record, or a flat dict of measured qu
         causes = [c.name for c in checks if c.present and c.cause]
         parts.append("The collapse comes with: " + ", ".join(causes) + "." if causes else
                      "None of the measured causes (output scale, early best epoch, missing signal, attention) explains the collapse.")
+    parts.append(_mechanism(f, collapse.present))
     if passed: parts.append("Checked and absent: " + "; ".join(passed) + ".")
     parts.append(_data_or_model(f))
     if f.lc_gain_per_doubling is None: missing.append("the learning curve")
@@ -912,7 +1011,11 @@ def load_analysed_run(run_dir: str | Path, # a complete 03_train run directory
         raise ValueError(f"the predictions of {tr['name']} do not match the rebuilt cohort")
     cfg = None if tr["train_config"] is None else TrainConfig(**{**tr["train_config"], "device": device, "pretrained": None,
                                                                   "num_threads": num_threads})
-    return AnalysedRun(tr, tab, prep.X, ids, y, tab[FEATURE_COLUMNS].to_numpy(float), cohort.manifest.reset_index(drop=True),
+    X = prep.X
+    if orig := tr["plan"].get("original_inputs"):   # protocol seed_original: the network's whole-slice inputs, made again
+        from spine_study.train import original_inputs
+        X = original_inputs(cohort, **orig)
+    return AnalysedRun(tr, tab, X, ids, y, tab[FEATURE_COLUMNS].to_numpy(float), cohort.manifest.reset_index(drop=True),
                        pred, prep.key, prep.cache_hit, cfg)
 
 # %% ../nbs/04_diagnostics.ipynb
@@ -1025,7 +1128,7 @@ def _run_scores(a: AnalysedRun, n_boot: int, seed: int, timer: Timer) -> tuple[d
     yt, yp = pp.y_true.to_numpy(float), pp.y_pred.to_numpy(float)
     mur = murphy_decomposition(yt, yp)
     ci = metrics_with_ci(yt, yp, n_boot=n_boot, seed=seed, baseline_pred=pp.baseline.to_numpy(float))
-    if not mur["sum_ok"] or abs(mur["r2"] - a.train["metrics"]["r2"]) >= 1e-4:   # the CSVs hold 6 digits
+    if not mur["sum_ok"] or abs(mur["r2"] - a.train["metrics"]["r2"]) >= 1e-4 * max(1.0, abs(mur["r2"])):   # the CSVs hold 6 digits
         raise ValueError(f"R² {mur['r2']:.6f} of the per-patient predictions differs from the {a.train['metrics']['r2']:.6f} {a.name} logged")
     timer.log(f"R² {ci['r2']:.3f}, 95 % CI [{ci['r2_ci95'][0]:.3f}, {ci['r2_ci95'][1]:.3f}] (width {ci['r2_ci95'][1] - ci['r2_ci95'][0]:.2f}), "
               f"{ci['n_patients']} patients; mean predictor {ci['baseline_r2']:.3f}")
@@ -1109,7 +1212,7 @@ def _learning_curves(a: AnalysedRun, feature_model: str, lc_repeats: int, cnn_lc
     feat_slope, ex = learning_curve_slope(feat), extrapolate_learning_curve(feat, [2 * n_max, 4 * n_max], seed=seed)
     timer.log(feat.round(3).to_string(index=False)); timer.log(f"slope {feat_slope:+.3f} per doubling; {ex['caveat']}")
     curves, cnn, cnn_slope, cnn_sizes, usable = {f"{feature_model} (5-fold, {lc_repeats} repeats)": feat}, None, float("nan"), [], False
-    if a.is_net:
+    if a.is_net and cnn_epochs != 0:   # cnn_epochs=0: no network curve (a full-size original run would retrain for hours)
         cap = a.cfg.epochs if cnn_epochs is None else min(int(cnn_epochs), a.cfg.epochs)
         n_fold_max = min(len(set(ids[s["train_idx"]])) for s in cv_splits(ids, y, folds=cnn_lc_folds, seed=seed))
         cnn_sizes = sorted(cnn_lc_sizes or {max(4, n_fold_max // d) for d in (8, 4, 2)})
@@ -1157,6 +1260,8 @@ SALIENCY_MAPS = ("input gradient", "Grad-CAM (last block)")
 def _saliency(a: AnalysedRun, n_saliency: int, timer: Timer) -> Saliency | None:
     "Both maps of the run's saved model on every scan of its own test set, their mass on the body band (None: no model)."
     if not (a.is_net and a.train["model_path"] is not None): return None
+    if a.train["plan"].get("original_inputs"):   # whole slices of any field of view: the body band's pixel size is unknown
+        timer.log("saliency: not measured on whole-slice inputs (protocol seed_original)"); return None
     with timer("saliency"):
         net, _, rec = load_model(a.train["model_path"])
         rows = np.asarray(rec["test_idx"], int)
@@ -1174,6 +1279,16 @@ def _saliency(a: AnalysedRun, n_saliency: int, timer: Timer) -> Saliency | None:
                    {k: m[pick] for k, m in maps.items()}, masks[pick], [f"{ids[i]}: BMD {y[i]:.2f}, pred {p_te[i]:.2f}" for i in pick])
     timer.log({k: round(v, 3) for k, v in record_metrics(sal).items()})
     return sal
+
+def _output_probe(a: AnalysedRun, seed: int, timer: Timer) -> OutputProbe | None:
+    "output_probe of the run's saved model on its own test scans (None: no saved network)."
+    if not (a.is_net and a.train["model_path"] is not None): return None
+    with timer("output probe"):
+        net, _, rec = load_model(a.train["model_path"])
+        rows = np.asarray(rec["test_idx"], int)
+        probe = output_probe(net, a.X[rows], a.y[rows], float(np.delete(a.y, rows).mean()), seed=seed)
+    timer.log({k: round(v, 4) for k, v in record_metrics(probe).items()})
+    return probe
 
 # %% ../nbs/04_diagnostics.ipynb
 QC_METRICS = (("qc_", "n_qc_"), ("n_crop_from_image",))   # the analysed run's QC metrics a diagnosis repeats: prefixes, names
@@ -1199,6 +1314,8 @@ class Diagnosis:
     qc: dict                              # the analysed run's preprocessing QC metrics
     seconds: dict                         # part -> seconds
     seconds_total: float = 0.0
+    probe: OutputProbe | None = None      # None: no saved network
+    signature: pd.DataFrame | None = None # original_signature, for a run of the original network
     metrics: dict = field(init=False, repr=False)
     facts: Facts = field(init=False, repr=False)
     checks: list = field(init=False, repr=False)
@@ -1208,12 +1325,39 @@ class Diagnosis:
         opt = lambda rec: {} if rec is None else record_metrics(rec)
         self.metrics = {"analysed_run": self.run, "analysed_model": self.model, "analysed_split": self.split, "headline": "r2",
                         **self.ci, **{k: v for k, v in self.murphy.items() if k != "sum_ok"},
-                        **(self.dynamics.metrics() if self.dynamics else {}), **opt(self.saliency), **record_metrics(self.subsets),
+                        **(self.dynamics.metrics() if self.dynamics else {}), **opt(self.saliency), **opt(self.probe), **record_metrics(self.subsets),
                         **opt(self.holdout), **record_metrics(self.split_luck), "cnn_refit_r2": self.refit_r2,
                         **record_metrics(self.permutation), **record_metrics(self.learning), "patient_overlap": self.patient_overlap,
                         "y_var": self.y_var, **self.qc}
         self.facts = Facts.from_metrics(self.metrics)
         self.checks, self.verdict = failure_checks(self.facts), verdict(self.facts)
+
+# %% ../nbs/04_diagnostics.ipynb
+def original_signature(pp: pd.DataFrame,      # the run's per-patient predictions (y_true, y_pred)
+                       ci: dict,              # metrics_with_ci of the same
+                       dynamics: dict | None, # dynamics_summary of its history (None: no history)
+                       n_epochs: int | None = None,  # epochs the run trained
+                       n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    "The original's published failure signature beside a run's: R², prediction range and SD, SD ratio, best epoch, epoch-1 loss, bias."
+    P, (t10, p10) = ORIGINAL_PUBLISHED, ORIGINAL_EXAMPLES.T
+    var_test = P["test_mse"] / (1 - P["test_r2"])
+    yt, yp = pp.y_true.to_numpy(float), pp.y_pred.to_numpy(float)
+    sd_ci = bootstrap_ci(yt, yp, lambda t, p: p.std(axis=-1), n_boot=n_boot, seed=seed)
+    dyn = dynamics or {}
+    best = np.median(list(dyn["best_val_epoch"].values())) if dyn.get("best_val_epoch") else np.nan
+    rows = [("test R²", P["test_r2"], ci["r2"], ci["r2_ci95"], f"original: {P['n_test']} test patients; run: {ci['n_patients']} patients"),
+            ("lowest prediction, g/cm²", p10.min(), yp.min(), None, "original: its 10 published rows"),
+            ("highest prediction, g/cm²", p10.max(), yp.max(), None, "original: its 10 published rows"),
+            ("prediction SD, g/cm²", p10.std(), yp.std(), sd_ci, "original: its 10 published rows"),
+            ("truth SD, g/cm²", np.sqrt(var_test), yt.std(), None, "original: sqrt(MSE / (1 - R²)) of its test set"),
+            ("SD ratio (prediction / truth)", p10.std() / t10.std(), ci["spread_ratio"], ci["spread_ratio_ci95"],
+             "original: its 10 published rows"),
+            ("best validation epoch", P["best_val_epoch"], best, None, f"of {P['epochs']} (original) and {n_epochs or '?'} (run)"),
+            ("epoch-1 training loss / var(y)", P["first_epoch_train_loss"] / var_test, dyn.get("first_epoch_loss_ratio", np.nan), None,
+             "MSE in (g/cm²)²; original: var(y) of its test set"),
+            ("bias (mean prediction - mean truth), g/cm²", float(np.mean(p10 - t10)), ci["bias"], ci["bias_ci95"],
+             "original: its 10 published rows")]
+    return pd.DataFrame(rows, columns=["quantity", "original", "this_run", "this_run_ci95", "note"])
 
 # %% ../nbs/04_diagnostics.ipynb
 def diagnosis_tables(dx: Diagnosis) -> dict:
@@ -1223,6 +1367,8 @@ def diagnosis_tables(dx: Diagnosis) -> dict:
     if dx.dynamics: t["dynamics_per_fold.csv"] = dx.dynamics.per_fold
     t["subgroups.csv"] = dx.subgroups
     if dx.saliency: t["saliency.csv"] = dx.saliency.table
+    if dx.probe: t["dead_units.csv"] = pd.DataFrame({"layer": list(dx.probe.dead), "dead_fraction": list(dx.probe.dead.values())})
+    if dx.signature is not None: t["original_signature.csv"] = dx.signature
     t["timings.csv"] = pd.DataFrame({"part": list(dx.seconds), "seconds": list(dx.seconds.values())})
     return t
 
@@ -1253,10 +1399,13 @@ def diagnose(run_dir: str | Path,           # a complete 03_train run directory 
     dyn = _dynamics(a, y_var, timer)
     overlap, sg = _leaks_and_subgroups(a, n_boot, seed, timer)
     sal = _saliency(a, n_saliency, timer)
+    probe = _output_probe(a, seed, timer)
+    sig = None if a.model != "seed_simplecnn" else original_signature(
+        a.train["per_patient"], ci, dyn.summary if dyn else None, a.cfg.epochs if a.cfg else None, n_boot, seed)
     qc = {k: v for k, v in a.train["metrics"].items() if k.startswith(QC_METRICS[0]) or k in QC_METRICS[1]}
     env = {"data_fingerprint": (a.train["env"] or {}).get("data_fingerprint"), "preprocess_key": a.preprocess_key, "analysed_run": a.name}
     return Diagnosis(a.name, a.model, a.split, env, mur, ci, subsets, holdout, luck, refit_r2, perm, learning, dyn, overlap, y_var,
-                     sg, sal, qc, timer.seconds, round(time.perf_counter() - t0, 1))
+                     sg, sal, qc, timer.seconds, round(time.perf_counter() - t0, 1), probe, sig)
 
 # %% ../nbs/04_diagnostics.ipynb
 def _plot_split_luck(dx: Diagnosis):
@@ -1289,6 +1438,7 @@ def diagnosis_figures(dx: Diagnosis) -> dict:
             "learning_curves": plot_learning_curve(dx.learning.curves, {f"the run: {dx.model}, {dx.learning.n_run_train} patients":
                                                                         (dx.learning.n_run_train, dx.murphy["r2"])}).figure}
     if dx.dynamics: figs["dynamics"] = plot_dynamics(dx.dynamics.history, y_train_var=dx.y_var)
+    if dx.dynamics and (fig := plot_dead_units(dx.dynamics.history)) is not None: figs["dead_units"] = fig
     figs["subgroups"] = plot_subgroup_errors(dx.subgroups)
     if dx.saliency and len(dx.saliency.X):
         s = dx.saliency

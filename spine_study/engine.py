@@ -106,9 +106,9 @@ def batches(n: int, batch_size: int, generator: torch.Generator, last_batch: str
 
 # %% ../nbs/02e_engine.ipynb
 def _epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats) -> dict:
-    "One pass over the training set: means of loss (per sample), gradient norm (per batch) and any batch_stats."
+    "One pass over the training set: means of loss (per sample), gradient norm (per batch; its first and largest) and any batch_stats."
     model.train(); dev = next(model.parameters()).device
-    sums, nb, extra = torch.zeros(2, dtype=torch.float64, device=dev), 0, {}
+    sums, nb, extra, norms = torch.zeros(2, dtype=torch.float64, device=dev), 0, {}, []
     for idx in batches(len(X), cfg.batch_size, gens[0], cfg.last_batch):
         xb, yb = X[idx.to(X.device)], Y[idx.to(Y.device)]
         if augment is not None: xb, yb = augment(xb, yb, gens[1])   # where the data live (landmark images: CPU; BMD slabs: the device)
@@ -121,17 +121,19 @@ def _epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, 
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
         scaler.step(opt); scaler.update()
         if sched is not None and cfg.step_per == "batch" and cfg.scheduler == "cosine": sched.step()
-        sums += torch.stack([loss.detach() * len(idx), gn.detach()]).double(); nb += 1
+        sums += torch.stack([loss.detach() * len(idx), gn.detach()]).double(); nb += 1; norms.append(gn.detach())
         for k, v in (batch_stats(out.detach(), yb) if batch_stats else {}).items(): extra[k] = extra.get(k, 0.0) + v.double()
     s = sums.cpu().numpy()
-    return {"train_loss": s[0] / len(X), "grad_norm": s[1] / max(nb, 1), **{k: float(v) / len(X) for k, v in extra.items()}}
+    gn = torch.stack(norms).float().cpu() if norms else torch.full((1,), float("nan"))
+    return {"train_loss": s[0] / len(X), "grad_norm": s[1] / max(nb, 1), "grad_norm_first": float(gn[0]), "grad_norm_max": float(gn.max()),
+            **{k: float(v) / len(X) for k, v in extra.items()}}
 
 # %% ../nbs/02e_engine.ipynb
 def fit_loop(model: nn.Module,            # built and on its device (inside `session`)
              X: torch.Tensor, Y: torch.Tensor, # training inputs and targets (first axis: samples)
              loss_fn: Callable,           # loss_fn(output, target) -> scalar tensor
              cfg: FitConfig,
-             validate: Callable | None = None,   # validate(model) -> {"val_loss": ..., ...}; None: select on the training loss
+             validate: Callable | None = None,   # validate(model) -> {"val_loss": ..., ...}; without val_loss (or None): select on the training loss
              augment: Callable | None = None,    # augment(x, y, generator) -> (x, y), on a batch
              keep: str = "best",          # "best" (lowest val_loss) or "last" epoch's weights
              batch_stats: Callable | None = None, # batch_stats(out, target) -> {name: per-sample sum tensor}
@@ -150,7 +152,8 @@ def fit_loop(model: nn.Module,            # built and on its device (inside `ses
     for epoch in tqdm(range(1, cfg.epochs + 1), disable=not progress, leave=False, desc=desc):
         t0, lr = time.perf_counter(), opt.param_groups[0]["lr"]
         row = {"epoch": epoch, **_epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats), "lr": lr}
-        row.update(validate(model) if validate is not None else {"val_loss": row["train_loss"]})
+        row["val_loss"] = row["train_loss"]                 # unless validate measures it on held-out data
+        if validate is not None: row.update(validate(model))
         row["seconds"] = time.perf_counter() - t0; rows.append(row)
         if not math.isfinite(row["train_loss"]) or not math.isfinite(row["val_loss"]): row["stop_reason"] = "non-finite loss"; break
         if row["val_loss"] < best_loss:

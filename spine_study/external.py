@@ -52,6 +52,9 @@ def resolve_model_run(model_run: str | Path | None = None, # run id, run folder,
     if "_03_train_" not in run.name: raise ModelRunError(run.name, "not a 03_train run")
     card = _card(run)
     if not card.get("members"): raise ModelRunError(run.name, "it holds no model.json with fold members (a feature model, the seed hold-out, or an older run)")
+    if card.get("plan", {}).get("original_inputs"):
+        raise ModelRunError(run.name, "its networks were trained on the original project's whole raw slices (protocol seed_original); "
+                                      "06 carries models trained on the study's own slabs")
     missing = [m for m in card["members"] if not (run / m).is_file()]
     if missing: raise ModelRunError(run.name, f"{len(missing)} of its {len(card['members'])} weight files are absent (e.g. {missing[0]}); weights are not in git")
     return run

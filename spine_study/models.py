@@ -15,7 +15,8 @@ from torch import nn
 
 # %% auto 0
 __all__ = ['SEED_PARAMETERS', 'SEED_INPUT', 'MODELS', 'count_parameters', 'pool_at_most', 'SeedSimpleCNN', 'CNN25D', 'CNN3D',
-           'resnet18_25d', 'load_tensors', 'adapt_in_channels', 'load_pretrained', 'build_model']
+           'resnet18_25d', 'load_tensors', 'adapt_in_channels', 'load_pretrained', 'build_model', 'relu_layers',
+           'dead_unit_fractions']
 
 # %% ../nbs/02b_models.ipynb
 def count_parameters(model: nn.Module, # any torch module
@@ -204,3 +205,33 @@ def build_model(name: str, # one of MODELS
     else: raise ValueError(f"unknown model {name!r}; choose one of {MODELS}")
     if pretrained is not None: model.pretrained_report_ = load_pretrained(model, pretrained)
     return model
+
+# %% ../nbs/02b_models.ipynb
+def relu_layers(model: nn.Module) -> dict[str, tuple[nn.Module, bool]]:
+    "layer name -> (module, whether its output still needs the ReLU): SeedSimpleCNN's convs and fc1, else every nn.ReLU."
+    net = getattr(model, "net", model)   # a TargetScaled wrapper's network
+    if isinstance(net, SeedSimpleCNN): return {**{f"conv{i + 1}": (c, True) for i, c in enumerate(net.convs)}, "fc1": (net.fc1, True)}
+    return {name: (m, False) for name, m in net.named_modules() if isinstance(m, nn.ReLU)}
+
+@torch.no_grad()
+def dead_unit_fractions(model: nn.Module, # a network (or TargetScaled) with ReLU layers
+                        X: np.ndarray | torch.Tensor, # (n, S, H, W) real inputs
+                        batch_size: int = 16,
+                       ) -> dict[str, float]:  # layer name -> fraction of units never active on X
+    "Per ReLU layer, the share of units (channels, or linear units) whose output is zero for every input and position."
+    alive, hooks = {}, []
+    def hook(name, relu_after):
+        def h(mod, inp, out):
+            a = (F.relu(out) if relu_after else out) > 0
+            a = a.flatten(2).any(2) if a.dim() > 2 else a     # a channel is alive if it fires anywhere
+            alive[name] = a.any(0) | alive.get(name, torch.zeros_like(a[0]))
+        return h
+    for name, (m, relu_after) in relu_layers(model).items(): hooks.append(m.register_forward_hook(hook(name, relu_after)))
+    was_training, dev = model.training, next(model.parameters()).device
+    try:
+        model.eval()
+        for i in range(0, len(X), batch_size): model(torch.as_tensor(np.asarray(X[i:i + batch_size], np.float32)).to(dev))
+    finally:
+        for h in hooks: h.remove()
+        model.train(was_training)
+    return {name: 1.0 - float(a.float().mean()) for name, a in alive.items()}

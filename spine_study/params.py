@@ -18,9 +18,9 @@ from .core import resolve_reports_dir
 
 # %% auto 0
 __all__ = ['KINDS', 'NETWORKS', 'FEATURE_MODELS', 'NORM_METHODS', 'GUIDES', 'LANDMARK_SOURCES', 'CONVENTIONS', 'SPLITS',
-           'MAX_SEED', 'SHARED', 'N_BOOT', 'NOTEBOOK_PARAMS', 'Param', 'Int', 'Float', 'Bool', 'Choice', 'allowed',
-           'writable_problem', 'convert', 'ParameterError', 'param_problems', 'unknown_params', 'check_params',
-           'notebook_params']
+           'PROTOCOLS', 'MAX_SEED', 'SHARED', 'N_BOOT', 'NOTEBOOK_PARAMS', 'Param', 'Int', 'Float', 'Bool', 'Choice',
+           'allowed', 'writable_problem', 'convert', 'ParameterError', 'param_problems', 'unknown_params',
+           'check_params', 'notebook_params']
 
 # %% ../nbs/00e_params.ipynb
 KINDS = {  # kind -> what it accepts
@@ -221,6 +221,7 @@ GUIDES = ("landmarks", "image")                                                 
 LANDMARK_SOURCES = ("auto", "true", "predicted", "none")                             # spine_study.localise.LANDMARK_SOURCES
 CONVENTIONS = ("body", "disc")                                                       # spine_study.localise.CONVENTIONS
 SPLITS = ("cv", "seed_holdout", "site")                                              # spine_study.train.SPLITS
+PROTOCOLS = ("seed_original",)                                                       # spine_study.train.PROTOCOLS
 MAX_SEED = 2**32 - 1                                                                 # numpy's seeds end here
 
 # %% ../nbs/00e_params.ipynb
@@ -265,11 +266,13 @@ NOTEBOOK_PARAMS["03_train"] = {**SHARED,
     "pretrained": Param("file", "start from random weights"),
     "folds": Int(2), "repeats": Int(1),
     "split": Choice(*SPLITS),
-    **{k: _PLAN[k] for k in ("n_slices", "out_size", "norm")},
+    **{k: _PLAN[k] for k in ("n_slices", "out_size")},
+    "norm": Choice(*NORM_METHODS, "raw", none="from the plan: 'reference'; with protocol 'seed_original': 'raw'"),
     "landmarks": Choice(*LANDMARK_SOURCES),
     "landmark_model": Param("file", "the model trained on the embedded phantom"),
     "guide": _PLAN["guide"],
     "align": Choice("spine", "none", none="from the plan: 'spine'"),
+    "protocol": Choice(*PROTOCOLS, none="the network's own recipe on the study's slabs"),
     "baselines": Bool(), "n_boot": N_BOOT}
 
 # %% ../nbs/00e_params.ipynb
@@ -282,7 +285,7 @@ NOTEBOOK_PARAMS["04_diagnostics"] = {**SHARED,
     "n_boot": N_BOOT, "n_splits": Int(1), "n_cv_splits": Int(1), "n_subsets": Int(1), "n_perm": Int(1), "lc_repeats": Int(1),
     "cnn_lc_sizes": Param("ints", "1/8, 1/4 and 1/2 of a training fold", lo=2),
     "cnn_lc_folds": Int(2),
-    "cnn_epochs": Int(1, none="the analysed run's own number"),
+    "cnn_epochs": Int(0, none="the analysed run's own number; 0: no network learning curve"),
     "n_cnn_refits": Int(0), "n_saliency": Int(0),
     "num_threads": Int(0, none="torch's own choice; 0 too")}
 

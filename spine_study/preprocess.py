@@ -32,8 +32,8 @@ __all__ = ['NORM_METHODS', 'MIN_TARGET_SPACING_MM', 'PREPROCESS_VERSION', 'GUIDE
            'plan_from_fingerprint', 'disc_mask', 'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary',
            'qc_problems', 'qc_alarm', 'landmark_centres', 'read_series', 'prepare_scan', 'file_sha256',
            'files_fingerprint', 'cache_key', 'Prepared', 'preprocess_cohort', 'landmarks_file', 'whole_slices',
-           'plot_before_after', 'plot_boxes', 'plot_intensity_by_site', 'preprocess_metrics', 'PreprocessStudy',
-           'preprocess_study']
+           'original_slices', 'plot_before_after', 'plot_boxes', 'plot_intensity_by_site', 'preprocess_metrics',
+           'PreprocessStudy', 'preprocess_study']
 
 # %% ../nbs/02_preprocess.ipynb
 def _scaled(vol: np.ndarray) -> np.ndarray:
@@ -631,6 +631,22 @@ def whole_slices(path: str | Path,  # a scan's file or series folder
     out = aligned_crop(slab, sp, (np.array([r, c]) * sp, np.array([1.0, 0.0]), np.array([0.0, 1.0])), side_mm, size)
     lo, hi = np.percentile(out, [1, 99])
     return ((out - lo) / max(float(hi - lo), 1e-6)).astype(np.float32)
+
+# %% ../nbs/02_preprocess.ipynb
+def original_slices(path: str | Path,  # a scan's file or series folder
+                    n_slices: int = 7,  # central slices (channels)
+                    size: int = 512,  # output pixels per side
+                    scan_label: str | None = None,  # the manifest's `scan` (picks the series in a folder of several)
+                    ) -> np.ndarray:
+    "(n_slices, size, size) float32: the central slices by index, each whole slice resized to a square, stored intensities."
+    import torch
+    import torch.nn.functional as F
+    vol = read_series(path, scan_label).array
+    k0 = (vol.shape[0] - n_slices) // 2
+    idx = np.clip(np.arange(k0, k0 + n_slices), 0, vol.shape[0] - 1)   # a series thinner than n_slices repeats its edge slices
+    t = torch.as_tensor(np.asarray(vol[idx], np.float32))[None]
+    if tuple(t.shape[-2:]) != (size, size): t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return t[0].numpy()
 
 # %% ../nbs/02_preprocess.ipynb
 def plot_before_after(prep: Prepared, per_site: int = 1):

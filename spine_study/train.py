@@ -5,6 +5,7 @@
 # %% ../nbs/03_train.ipynb 2
 from __future__ import annotations
 
+import os
 import time
 from functools import partial
 from dataclasses import asdict, dataclass, replace
@@ -17,17 +18,18 @@ from torch import nn
 
 from .engine import FitConfig, amp_dtype, fit_loop, load_checkpoint, run_folds, save_checkpoint, session
 from .metrics import inner_val_split, patient_level, r2
-from .models import build_model
+from .models import SEED_INPUT, build_model, dead_unit_fractions
 
 # %% auto 0
-__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'SPLITS', 'NO_SITE_COLUMN', 'SITE_STATS', 'BASELINE_STATS', 'MODELS_DIR',
-           'MODEL_CARD_FORMAT', 'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled',
-           'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cv_fold',
-           'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv',
-           'plot_predictions', 'bland_altman', 'plot_learning_curves', 'StudyInputs', 'prepare_inputs', 'study_splits',
-           'sheet_sites', 'site_splits', 'site_key', 'site_metrics', 'FittedStudyModel', 'fit_study_model',
-           'baseline_comparison', 'TrainingStudy', 'study_metrics', 'train_study', 'member_path', 'plan_record',
-           'training_command', 'model_card', 'record_training_study']
+__all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'PROTOCOLS', 'ORIGINAL_NORMS', 'SPLITS', 'NO_SITE_COLUMN', 'SITE_STATS',
+           'BASELINE_STATS', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'shift_slices', 'rotate_scale', 'Augment',
+           'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit',
+           'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config',
+           'cnn_embedding', 'cnn_svr_cv', 'plot_predictions', 'bland_altman', 'plot_learning_curves', 'StudyInputs',
+           'original_inputs', 'prepare_inputs', 'study_splits', 'sheet_sites', 'site_splits', 'site_key',
+           'site_metrics', 'FittedStudyModel', 'fit_study_model', 'baseline_comparison', 'TrainingStudy',
+           'study_metrics', 'train_study', 'member_path', 'plan_record', 'training_command', 'model_card',
+           'record_training_study']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -170,13 +172,17 @@ def _val_row(model, Xv, yv, loss_fn, cfg) -> dict:
     return {"val_loss": float(loss_fn(z, zt)), "val_mse_g2": float(np.mean((p - yv) ** 2)),
             "val_r2": float(r2(yv, p)) if len(yv) > 1 else np.nan, "pred_mean": float(p.mean()), "pred_std": float(p.std())}
 
+def _dead_row(model, X_probe, n_probe: int = 64) -> dict:
+    "models.dead_unit_fractions on the first inputs of the probe set, as history columns `dead_<layer>`."
+    return {f"dead_{k}": v for k, v in dead_unit_fractions(model, X_probe[:n_probe]).items()}
+
 # %% ../nbs/03_train.ipynb
 def fit(X_train: np.ndarray, y_train: np.ndarray, # (n, S, H, W) slabs and their BMD, g/cm²
         X_val: np.ndarray | None, y_val: np.ndarray | None, # checkpoint-selection set (None: select on the training loss)
         cfg: TrainConfig = TrainConfig(), # every knob
         progress: bool = False, # a tqdm bar over epochs
        ) -> tuple[TargetScaled, pd.DataFrame]: # best-val model (eval mode) and per-epoch history
-    "Train one model on in-memory arrays with engine.fit_loop; keep the best-validation weights; return it with its history."
+    "Train one model on in-memory arrays with engine.fit_loop; keep the best-validation weights; return it with its history (dead units per epoch too)."
     y_train = np.asarray(y_train, np.float64); has_val = X_val is not None and len(X_val) > 0
     mu, sd = float(y_train.mean()), float(y_train.std()) or 1.0
     with session(cfg) as dev:
@@ -186,7 +192,7 @@ def fit(X_train: np.ndarray, y_train: np.ndarray, # (n, S, H, W) slabs and their
         y_z = ((torch.as_tensor(y_train) - model.y_mean.double().cpu()) / model.y_sd.double().cpu()).float().to(dev)
         loss_fn, aug, yv = make_loss(cfg, sd), make_augment(cfg.augment), np.asarray(y_val, float) if has_val else None
         return fit_loop(model, X, y_z, loss_fn, cfg,
-                        validate=(lambda m: _val_row(m, X_val, yv, loss_fn, cfg)) if has_val else None,
+                        validate=lambda m: {**(_val_row(m, X_val, yv, loss_fn, cfg) if has_val else {}), **_dead_row(m, X_val if has_val else X_train)},
                         augment=(lambda x, y, g: (aug(x, g), y)) if aug is not None else None,
                         batch_stats=lambda out, yb: {"train_mse_g2": (((out - yb) * model.y_sd) ** 2).sum()},
                         progress=progress, desc=cfg.model)
@@ -287,10 +293,14 @@ def load_model(path: str | Path,  # a file written by save_model (this or the ea
 RECOMMENDED = TrainConfig(model="cnn25d", loss="huber", optimizer="adamw", lr=1e-3, weight_decay=1e-4, batch_size=16, epochs=40,
                           scheduler="cosine", early_stopping_patience=10, grad_clip=1.0, target_norm=True, dropout=0.2, augment=True)
 
+PROTOCOLS = ("seed_original",)   # named protocols beside each network's own (03's `protocol` parameter)
+
 def resolve_config(model: str, # a network name of spine_study.models.MODELS
+                   protocol: str | None = None, # None: the network's own recipe; "seed_original": the original's, whatever the network
                    **overrides) -> TrainConfig:
-    "The protocol of `model` (seed or recommended) with the non-None overrides applied."
-    base = SEED_PROTOCOL if model == "seed_simplecnn" else RECOMMENDED
+    "The recipe of `model` (seed or recommended) or of the protocol, with the non-None overrides applied."
+    if protocol is not None and protocol not in PROTOCOLS: raise ValueError(f"protocol must be None or one of {PROTOCOLS}, not {protocol!r}")
+    base = SEED_PROTOCOL if model == "seed_simplecnn" or protocol == "seed_original" else RECOMMENDED
     kw = {k: v for k, v in overrides.items() if v is not None}
     if kw.get("early_stopping_patience") == 0: kw["early_stopping_patience"] = None
     return replace(base, model=model, **kw)
@@ -370,7 +380,7 @@ from .cohort import problems_table
 from .data import dataset_fingerprint, load_cohort
 from .evaluation import FEATURE_COLUMNS, FEATURE_MODELS, evaluate, feature_cv
 from .metrics import cv_splits, paired_r2_difference, seed_holdout_split
-from .preprocess import plan_from_fingerprint, preprocess_cohort, qc_problems, qc_summary, whole_slices
+from .preprocess import normalize, original_slices, plan_from_fingerprint, preprocess_cohort, qc_problems, qc_summary, whole_slices
 
 @dataclass
 class StudyInputs:
@@ -383,8 +393,10 @@ class StudyInputs:
     centres_from: str             # "landmarks.csv" | "predicted" | "none"
     problems: pd.DataFrame        # severity, where, message: cohort, landmarks and QC gates
     qc: dict                      # preprocess.qc_summary
+    original: dict | None = None  # protocol "seed_original": how the whole-slice inputs were made (original_inputs' arguments)
+    whole: np.ndarray | None = None  # ... and those inputs, which the network trains on instead of the slabs
     @property
-    def X(self) -> np.ndarray: return self.prep.X
+    def X(self) -> np.ndarray: return self.prep.X if self.whole is None else self.whole
     @property
     def table(self) -> pd.DataFrame: return self.prep.table
     @property
@@ -395,19 +407,51 @@ class StudyInputs:
     def no_features(self) -> pd.Series: return self.prep.table[FEATURE_COLUMNS].isna().any(axis=1)   # bodies not found
 
 # %% ../nbs/03_train.ipynb
+ORIGINAL_NORMS = ("raw", "zscore", "robust")   # the input scaling of protocol "seed_original": stored values, or per scan (preprocess.normalize)
+
+def _original_task(t: tuple) -> np.ndarray:
+    "original_slices of one (path, scan label, n_slices, size) task (a process pool's unit of work)."
+    path, label, n_slices, size = t
+    return original_slices(path, n_slices, size, scan_label=label)
+
+def original_inputs(cohort,  # spine_study.cohort.Cohort
+                    n_slices: int = 7, size: int = 512, # SEED_INPUT: the shape at which SeedSimpleCNN has the original's count
+                    norm: str = "raw",  # one of ORIGINAL_NORMS
+                    workers: int | None = None,  # processes reading the scans (None: up to 2)
+                   ) -> np.ndarray:  # (n_scans, n_slices, size, size) float32, in manifest order
+    "preprocess.original_slices of every scan of the cohort: the original project's input, raw or normalised per scan."
+    if norm not in ORIGINAL_NORMS: raise ValueError(f"protocol 'seed_original' takes norm in {ORIGINAL_NORMS}, not {norm!r}")
+    man, root = cohort.manifest, Path(cohort.data_dir)
+    tasks = [(str(root / p), s, n_slices, size) for p, s in zip(man.path, man.scan)]
+    workers = min(workers or 2, os.cpu_count() or 1, len(tasks))
+    if workers > 1:
+        import importlib, multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        fn = importlib.import_module("spine_study.train")._original_task   # the exported function, importable by the workers inside a notebook
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as ex:   # torch in a forked child can hang
+            out = list(ex.map(fn, tasks, chunksize=4))
+    else: out = [_original_task(t) for t in tasks]
+    X = np.stack(out)
+    return X if norm == "raw" else np.stack([normalize(x, norm) for x in X])
+
 def prepare_inputs(data_dir=None, metadata=None, # the cohort (None: the embedded phantom)
                    n_slices=None, out_size=None, norm=None, guide=None, align=None, # plan overrides (None: from the data)
                    landmarks: str = "auto", landmark_model=None, # where the L1-L5 centres come from (localise.guide_landmarks)
+                   protocol: str | None = None,  # "seed_original": the network gets original_inputs (n_slices, out_size, norm are theirs)
                   ) -> StudyInputs:
     "Read and validate the cohort, place the crops on L1-L5 centres, preprocess (cached) and measure the QC gates."
     from spine_study.localise import guide_landmarks
+    if protocol is not None and protocol not in PROTOCOLS: raise ValueError(f"protocol must be None or one of {PROTOCOLS}, not {protocol!r}")
+    orig = None if protocol is None else dict(n_slices=n_slices or SEED_INPUT[0], size=out_size or SEED_INPUT[1], norm=norm or "raw")
+    if orig is not None: n_slices = out_size = norm = None   # the slabs (feature baselines, QC) keep the plan's own
     cohort = load_cohort(data_dir, metadata)
     fp = dataset_fingerprint(cohort)
     plan = plan_from_fingerprint(fp, n_slices=n_slices, out_size=out_size, norm=norm, guide=guide, align=align)
     centres, centres_from, lm_problems = guide_landmarks(cohort, landmarks, landmark_model)
     prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=centres)
     problems = problems_table([*cohort.problems, *lm_problems, *qc_problems(prep.table)])
-    return StudyInputs(cohort, fp, plan, prep, centres, centres_from, problems, qc_summary(prep.table))
+    whole = None if orig is None else original_inputs(cohort, **orig)
+    return StudyInputs(cohort, fp, plan, prep, centres, centres_from, problems, qc_summary(prep.table), orig, whole)
 
 SPLITS = ("cv", "seed_holdout", "site")   # the study's protocols (spine_study.params declares the same words)
 
@@ -480,11 +524,13 @@ class FittedStudyModel:
 
 def fit_study_model(inp: StudyInputs, splits: list[dict], ho: dict | None, model: str = "cnn25d",
                     overrides: dict | None = None,  # recipe overrides (resolve_config), None values take the protocol's
-                    seed: int = 0, device: str = "cpu", executor=None) -> FittedStudyModel:
+                    seed: int = 0, device: str = "cpu", executor=None,
+                    protocol: str | None = None,  # None: the network's own recipe; "seed_original": the original's (resolve_config)
+                   ) -> FittedStudyModel:
     "Train the study's model (a network under its protocol, or a feature baseline) on the splits."
     X, y, ids = inp.X, inp.y, inp.ids
     if model in FEATURE_MODELS: return FittedStudyModel(feature_cv(inp.table[FEATURE_COLUMNS], y, ids, splits, model, seed), None, [], None)
-    cfg = resolve_config(model, **(overrides or {}), device=device, seed=seed)
+    cfg = resolve_config(model, protocol, **(overrides or {}), device=device, seed=seed)
     if ho is None:
         pred, history, models = cross_validate(X, y, ids, cfg, splits, return_models=True, executor=executor)
         return FittedStudyModel(pred, history, models, cfg)
@@ -549,7 +595,7 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
                 scheduler=None, early_stopping=None, grad_clip=None, pretrained=None,  # recipe overrides (None: the protocol's)
                 folds: int = 5, repeats: int = 2, split: str = "cv",
                 n_slices=None, out_size=None, norm=None, landmarks: str = "auto", landmark_model=None, guide=None, align=None,
-                baselines: bool = True, n_boot: int = 2000, executor=None,
+                baselines: bool = True, n_boot: int = 2000, protocol: str | None = None, executor=None,
                 **ignored,  # other notebook parameters (reports_dir)
                ) -> TrainingStudy:
     "The 03_train study with the notebook's parameters: inputs, splits, the model, its evaluation and the paired baselines."
@@ -557,12 +603,12 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
     from spine_study.core import pick_device
     dev = pick_device(device)
     site_of = sheet_sites(data_dir, metadata) if split == "site" else None   # no Site column: stop before any preprocessing
-    inp = prepare_inputs(data_dir, metadata, n_slices, out_size, norm, guide, align, landmarks, landmark_model)
+    inp = prepare_inputs(data_dir, metadata, n_slices, out_size, norm, guide, align, landmarks, landmark_model, protocol)
     sites = None if site_of is None else site_of.reindex(inp.ids).fillna("").to_numpy(str)
     splits, ho = study_splits(inp.ids, inp.y, split, folds, repeats, seed, sites)
     rec = dict(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, dropout=dropout, augment=augment,
                target_norm=target_norm, scheduler=scheduler, early_stopping_patience=early_stopping, grad_clip=grad_clip, pretrained=pretrained)
-    fitted = fit_study_model(inp, splits, ho, model, rec, seed, dev, executor)
+    fitted = fit_study_model(inp, splits, ho, model, rec, seed, dev, executor, protocol)
     pp, m = evaluate(fitted.pred, inp.y, inp.ids, splits, n_boot=n_boot, seed=seed)
     comp, base_pp = baseline_comparison(inp, splits, pp, m, model, epochs, seed, dev, n_boot, baselines)
     metrics = study_metrics(inp, model, split, m, comp)
@@ -579,8 +625,9 @@ def member_path(split: dict) -> str:
     return f"{MODELS_DIR}/fold_r{int(split.get('repeat', 0))}_f{int(split['fold'])}.pt"
 
 def plan_record(inp: StudyInputs) -> dict:
-    "The preprocessing plan as plan.json (and the model card) hold it: the plan, its cache key and where the centres came from."
-    return {**asdict(inp.plan), "cache_key": inp.prep.key, "centres_from": inp.centres_from}
+    "The preprocessing plan as plan.json (and the model card) hold it: the plan, its cache key, where the centres came from (and the original's inputs)."
+    return {**asdict(inp.plan), "cache_key": inp.prep.key, "centres_from": inp.centres_from,
+            **({"original_inputs": inp.original} if inp.original is not None else {})}   # the network's whole-slice inputs (protocol seed_original)
 
 def training_command(run_params: dict, # the run's params.json
                     ) -> str:          # `spine-study run 03_train -p model ... -p NAME VALUE ...`

@@ -26,7 +26,8 @@ BAD = {  # one value each notebook refuses, and the start of what it must answer
 def test_allowed_words_are_the_modules_own():
     "The choices written out in spine_study.params equal the constants of the modules that use them."
     from spine_study import evaluation, localise, models, params, preprocess, train
-    assert params.NETWORKS == tuple(models.MODELS) and params.SPLITS == tuple(train.SPLITS)
+    assert params.NETWORKS == tuple(models.MODELS) and params.SPLITS == tuple(train.SPLITS) and params.PROTOCOLS == tuple(train.PROTOCOLS)
+    assert set(train.ORIGINAL_NORMS) <= {*params.NORM_METHODS, "raw"}
     assert params.FEATURE_MODELS == tuple(evaluation.FEATURE_MODELS)
     assert params.NORM_METHODS == tuple(preprocess.NORM_METHODS) and params.GUIDES == tuple(preprocess.GUIDES)
     assert params.LANDMARK_SOURCES == tuple(localise.LANDMARK_SOURCES) and params.CONVENTIONS == tuple(localise.CONVENTIONS)

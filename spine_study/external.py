@@ -18,9 +18,10 @@ from .metrics import bootstrap_indices, metrics_with_ci, percentile_ci
 
 # %% auto 0
 __all__ = ['MAKE_MODEL', 'SHIFT_COLUMNS', 'QC_COLUMNS', 'ModelRunError', 'resolve_model_run', 'CarriedModel', 'plan_from_dict',
-           'load_carried_model', 'cv_plus', 'shift_flags', 'Applied', 'apply_model', 'external_predictions',
-           'per_patient', 'covered', 'coverage_ci', 'site_table', 'recalibration', 'ExternalStudy', 'external_metrics',
-           'external_study', 'plot_external', 'record_external_study', 'toy_model_run']
+           'load_carried_model', 'cv_plus', 'shift_flags', 'acquisition_flags', 'Applied', 'apply_model',
+           'external_predictions', 'per_patient', 'covered', 'coverage_ci', 'site_table', 'recalibration',
+           'ExternalStudy', 'external_metrics', 'external_study', 'plot_external', 'record_external_study',
+           'toy_model_run']
 
 # %% ../nbs/06_external.ipynb
 MAKE_MODEL = "spine-study run 03_train -p model cnn25d -p repeats 1"   # the command that makes a model 06 can carry
@@ -134,6 +135,20 @@ def shift_flags(train: pd.DataFrame, new: pd.DataFrame, # preprocess tables of t
                          "shift_reasons": ["; ".join(r) for r in reasons]})
 
 # %% ../nbs/06_external.ipynb
+def acquisition_flags(ranges: dict,            # model.json training_data.acquisition: column -> [min, max] (train.acquisition_ranges)
+                      manifest: pd.DataFrame,  # the new cohort's manifest, one row per scan
+                      margin: float = 0.1,     # each bound widened by this fraction of itself
+                     ) -> list:                # per scan, its reasons (empty: within the training acquisition)
+    "Slice count, matrix and spacing of each new scan outside the training scans' range (with a relative margin)."
+    reasons = [[] for _ in range(len(manifest))]
+    for c, (lo, hi) in (ranges or {}).items():
+        if c not in manifest: continue
+        v = manifest[c].to_numpy(float)
+        for i in np.flatnonzero((v < lo * (1 - margin)) | (v > hi * (1 + margin))):
+            reasons[i].append(f"{c} {v[i]:.4g} outside the training scans' {lo:.4g}-{hi:.4g}")
+    return reasons
+
+# %% ../nbs/06_external.ipynb
 @dataclass
 class Applied:
     "A carried model applied to a cohort: its inputs and every member's predictions."
@@ -172,7 +187,11 @@ def external_predictions(cm: CarriedModel, ap: Applied, alpha: float = 0.1) -> p
                         "y_pred": ap.member_pred.mean(0), "pi_low": lo, "pi_high": hi, "ensemble_sd": ap.member_pred.std(0),
                         "scan": t.scan.to_numpy(), "site": t.get("site", pd.Series([""] * len(t))).to_numpy()})
     flags = shift_flags(cm.train_table, t)   # row for row with the table (scan labels need not be unique across folders)
-    return out.assign(out_of_distribution=flags.out_of_distribution.to_numpy(), shift_reasons=flags.shift_reasons.to_numpy())
+    man = ap.cohort.manifest
+    if list(man.scan.astype(str)) != list(t.scan.astype(str)): raise ValueError("the cohort's manifest and the preprocessed table list different scans")
+    acq = acquisition_flags(cm.card.get("training_data", {}).get("acquisition", {}), man.reset_index(drop=True))
+    reasons = ["; ".join(r for r in (s, "; ".join(a)) if r) for s, a in zip(flags.shift_reasons, acq)]
+    return out.assign(out_of_distribution=flags.out_of_distribution.to_numpy() | np.array([bool(a) for a in acq], bool), shift_reasons=reasons)
 
 def per_patient(pred: pd.DataFrame) -> pd.DataFrame:
     "One row per patient: the mean over its scans (interval ends too); out of distribution if any scan is."

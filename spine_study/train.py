@@ -22,14 +22,14 @@ from .models import SEED_INPUT, build_model, dead_unit_fractions
 
 # %% auto 0
 __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'PROTOCOLS', 'ORIGINAL_NORMS', 'SPLITS', 'NO_SITE_COLUMN', 'SITE_STATS',
-           'BASELINE_STATS', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'shift_slices', 'rotate_scale', 'Augment',
-           'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit',
+           'BASELINE_STATS', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'ACQUISITION_COLUMNS', 'shift_slices', 'rotate_scale',
+           'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit',
            'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config',
            'cnn_embedding', 'cnn_svr_cv', 'plot_predictions', 'bland_altman', 'plot_learning_curves', 'StudyInputs',
            'original_inputs', 'prepare_inputs', 'study_splits', 'sheet_sites', 'site_splits', 'site_key',
            'site_metrics', 'FittedStudyModel', 'fit_study_model', 'baseline_comparison', 'TrainingStudy',
-           'study_metrics', 'train_study', 'member_path', 'plan_record', 'training_command', 'model_card',
-           'record_training_study']
+           'study_metrics', 'train_study', 'member_path', 'plan_record', 'training_command', 'acquisition_ranges',
+           'model_card', 'record_training_study']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -650,6 +650,12 @@ def _plain(o):
     return json.loads(json.dumps(o, default=lambda v: v.item() if isinstance(v, np.generic) else v.tolist() if isinstance(v, np.ndarray) else str(v)))
 
 # %% ../nbs/03_train.ipynb
+ACQUISITION_COLUMNS = ("n_slices", "n_rows", "n_cols", "spacing_slice_mm", "spacing_row_mm", "spacing_col_mm")   # of a cohort manifest
+
+def acquisition_ranges(manifest: pd.DataFrame) -> dict:
+    "Per acquisition column of a manifest (slice count, matrix, spacing): [min, max] over its scans; what a model card keeps."
+    return {c: [float(manifest[c].min()), float(manifest[c].max())] for c in ACQUISITION_COLUMNS if c in manifest and manifest[c].notna().any()}
+
 def model_card(study: TrainingStudy, # a cross-validated network study (split "cv" or "site")
                run_params: dict,     # the run's parameters (params.json), for the command that reproduces it
               ) -> dict:             # plain JSON: what model.json holds
@@ -671,7 +677,8 @@ def model_card(study: TrainingStudy, # a cross-validated network study (split "c
         "in_shape": [int(s) for s in inp.X.shape[1:]], "n_parameters": count_parameters(f.models[0]),
         "training_data": {"files_hash": fp["files_hash"], "n_scans": fp["n_scans"], "n_patients": fp["n_patients"],
                           "bmd_mean": bmd["mean"], "bmd_sd": bmd["sd"], "bmd_min": bmd["min"], "bmd_max": bmd["max"],
-                          "synthetic": synthetic, "sheet": inp.cohort.sheet},
+                          "synthetic": synthetic, "sheet": inp.cohort.sheet,
+                          "acquisition": acquisition_ranges(inp.cohort.manifest)},
         "internal_metrics": {"evaluated_on": f"out-of-fold predictions of the members ({study.split}), one value per patient",
                              **{k: v for k, v in m.items() if _internal_metric(k)}},
         "training_command": training_command(run_params),

@@ -80,6 +80,7 @@ def patient_id_from_tag(entry: SeriesEntry,  # a DICOM entry of find_series
 SHEET_COLUMNS = ("ID", "BMD", "Age", "Sex", "Site")  # required: ID, BMD
 
 def read_sheet(path: str | Path,  # metadata.xlsx or metadata.csv
+               require_bmd: bool = True,  # False: a sheet without a BMD column is read (every BMD missing), for prediction only
                ) -> pd.DataFrame:
     "Metadata sheet: raw cells, `ID` normalised, index = spreadsheet row number; CohortError if unusable."
     p = Path(path)
@@ -90,6 +91,7 @@ def read_sheet(path: str | Path,  # metadata.xlsx or metadata.csv
         raise CohortError([Problem("fatal", p.name, f"cannot read the sheet ({type(e).__name__}: {e})")]) from e
     names = {c.lower(): c for c in SHEET_COLUMNS}
     df = df.rename(columns=lambda c: names.get(str(c).strip().lower(), str(c).strip()))
+    if not require_bmd and "BMD" not in df.columns: df["BMD"] = ""
     if missing := [c for c in ("ID", "BMD") if c not in df.columns]:
         raise CohortError([Problem("fatal", p.name, f"no column {' or '.join(missing)}; columns found: {list(df.columns)}")])
     df.index = pd.RangeIndex(2, len(df) + 2, name="row")
@@ -144,17 +146,18 @@ def _sheet_key(sheet: pd.DataFrame) -> set:
 
 def load_metadata(data_dir: Path,  # the data folder
                   metadata: str | Path | None = None,  # explicit sheet, or None for data_dir/metadata.xlsx|csv
+                  require_bmd: bool = True,  # False: BMD may be absent or empty (read_sheet)
                   ) -> tuple[pd.DataFrame, str, list]:
     "(sheet, its name for messages, problems); CohortError when there is no usable sheet."
     if metadata is not None:
         p = Path(metadata) if Path(metadata).exists() else data_dir / metadata
         if not p.exists(): raise CohortError([Problem("fatal", str(metadata), "metadata sheet not found")])
-        return read_sheet(p), p.name, []
+        return read_sheet(p, require_bmd), p.name, []
     found = [data_dir / n for n in SHEET_NAMES if (data_dir / n).exists()]
     if not found: raise CohortError([Problem("fatal", ".", "no metadata.xlsx or metadata.csv in data_dir (columns ID, BMD)")])
-    sheet, problems = read_sheet(found[0]), []
+    sheet, problems = read_sheet(found[0], require_bmd), []
     if len(found) == 2:
-        try: differ = _sheet_key(read_sheet(found[1])) != _sheet_key(sheet)
+        try: differ = _sheet_key(read_sheet(found[1], require_bmd)) != _sheet_key(sheet)
         except CohortError: differ = True
         if differ: problems.append(Problem("warning", "metadata.csv", "differs from metadata.xlsx (IDs or BMD); metadata.xlsx used"))
     return sheet, found[0].name, problems
@@ -253,13 +256,14 @@ def join_labels(rows: list,  # sagittal manifest rows
                 sheet_name: str,  # for messages
                 show_ids: bool = True,  # False when IDs are PatientID tag values
                 found_ids: set | None = None,  # IDs of every scan found (default: those of `rows`)
+                require_bmd: bool = True,  # False: a patient without BMD keeps its scans (BMD NaN), for prediction only
                 ) -> tuple[pd.DataFrame, list]:
     "(manifest of labelled scans, problems): unknown patients, missing or bad BMD, rows without scans."
     kept, problems = [], []
     for r in rows:
         if r["ID"] not in labels.index: problems.append(Problem("skipped", r["path"], _not_in_sheet(r, labels, sheet_name, show_ids))); continue
         lab = labels.loc[r["ID"]]
-        if lab.bmd_issue: continue  # reported once per sheet row below
+        if lab.bmd_issue and (require_bmd or lab.bmd_issue != "missing"): continue  # reported once per sheet row below
         extra = {"Age": pd.to_numeric(lab["Age"], errors="coerce")} if "Age" in labels.columns else {}
         if "Sex" in labels.columns: extra["Sex"] = normalize_id(lab["Sex"])
         site = normalize_id(lab["Site"]) if "Site" in labels.columns else ""
@@ -269,8 +273,8 @@ def join_labels(rows: list,  # sagittal manifest rows
     for pid, lab in labels.iterrows():
         where = f"{sheet_name} row {lab.row}"
         if pid not in imaged: problems.append(Problem("warning", where, f"{who(pid)} has no scan in data_dir"))
-        if lab.bmd_issue == "missing" and pid in imaged: problems.append(Problem("skipped", where, f"{who(pid)} has no BMD; its scans are skipped"))
-        elif lab.bmd_issue and lab.bmd_issue != "missing":
+        if lab.bmd_issue == "missing" and pid in imaged and require_bmd: problems.append(Problem("skipped", where, f"{who(pid)} has no BMD; its scans are skipped"))
+        if lab.bmd_issue and lab.bmd_issue != "missing":
             problems.append(Problem("fatal" if pid in imaged else "warning", where, lab.bmd_issue))
     cols = ["ID", "scan", "path", "format", "n_slices", "n_rows", "n_cols", "spacing_slice_mm", "spacing_row_mm",
             "spacing_col_mm", "site", "BMD"] + [c for c in ("Age", "Sex") if c in labels.columns]
@@ -310,17 +314,18 @@ def build_cohort(data_dir: str | Path,  # folder with scans (any nesting) and th
                  metadata: str | Path | None = None,  # sheet path; None: data_dir/metadata.xlsx or .csv
                  id_from: str = "name",  # 'name' (file/folder name) or 'tag' (DICOM PatientID, never printed)
                  read_pixels: bool = True,  # decode every scan to prove it reads; False: headers only
+                 require_bmd: bool = True,  # False: scans of patients without BMD are kept (BMD NaN): a sheet for prediction only
                  ) -> Cohort:
     "Find, read and label every scan; CohortError listing all problems if any is fatal."
     if id_from not in ("name", "tag"): raise ValueError(f"id_from must be 'name' or 'tag', not {id_from!r}")
     data_dir = Path(data_dir)
     if not data_dir.is_dir(): raise CohortError([Problem("fatal", str(data_dir), "data_dir is not a folder")])
-    sheet, sheet_name, problems = load_metadata(data_dir, metadata)
+    sheet, sheet_name, problems = load_metadata(data_dir, metadata, require_bmd)
     labels, sheet_problems = sheet_labels(sheet, sheet_name, show_ids=id_from == "name")
     entries = find_series(data_dir)
     rows, scan_problems, found_ids = scan_records(entries, data_dir, id_from, read_pixels)
     rows, plane_problems = choose_sagittal(rows)
-    manifest, join_problems = join_labels(rows, labels, sheet_name, id_from == "name", found_ids)
+    manifest, join_problems = join_labels(rows, labels, sheet_name, id_from == "name", found_ids, require_bmd)
     problems += sheet_problems + mixed_folder_problems(entries, data_dir, id_from) + scan_problems + plane_problems + join_problems
     if any(p.severity == "fatal" for p in problems): raise CohortError(problems)
     n_scans = sum(e.format != "unknown" for e in entries)

@@ -17,11 +17,11 @@ from .core import list_runs, read_status, resolve_reports_dir
 from .metrics import bootstrap_indices, metrics_with_ci, percentile_ci
 
 # %% auto 0
-__all__ = ['MAKE_MODEL', 'SHIFT_COLUMNS', 'QC_COLUMNS', 'ModelRunError', 'resolve_model_run', 'CarriedModel', 'plan_from_dict',
-           'load_carried_model', 'cv_plus', 'shift_flags', 'acquisition_flags', 'Applied', 'apply_model',
-           'external_predictions', 'per_patient', 'covered', 'coverage_ci', 'site_table', 'recalibration',
-           'ExternalStudy', 'external_metrics', 'external_study', 'plot_external', 'record_external_study',
-           'toy_model_run']
+__all__ = ['MAKE_MODEL', 'SHIFT_COLUMNS', 'QC_COLUMNS', 'MIN_LABELLED', 'ModelRunError', 'resolve_model_run', 'CarriedModel',
+           'plan_from_dict', 'load_carried_model', 'cv_plus', 'shift_flags', 'acquisition_flags', 'Applied',
+           'apply_model', 'external_predictions', 'per_patient', 'covered', 'coverage_ci', 'site_table',
+           'recalibration', 'ExternalStudy', 'external_metrics', 'external_study', 'plot_external',
+           'plot_predictions_only', 'record_external_study', 'toy_model_run']
 
 # %% ../nbs/06_external.ipynb
 MAKE_MODEL = "spine-study run 03_train -p model cnn25d -p repeats 1"   # the command that makes a model 06 can carry
@@ -165,7 +165,7 @@ def apply_model(cm: CarriedModel, data_dir=None, metadata=None, landmarks: str =
     from spine_study.localise import guide_landmarks
     from spine_study.preprocess import preprocess_cohort, qc_problems
     from spine_study.train import predict
-    cohort = load_cohort(data_dir, metadata)
+    cohort = load_cohort(data_dir, metadata, require_bmd=False)   # a sheet without BMD: predictions and intervals only
     centres, centres_from, lm_problems = guide_landmarks(cohort, landmarks, landmark_model)
     prep = preprocess_cohort(cohort, cohort.data_dir, cm.plan, landmarks=centres)
     shape = tuple(cm.card["in_shape"])
@@ -217,7 +217,7 @@ def site_table(pp: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFr
         m = metrics_with_ci(d.y_true.to_numpy(), d.y_pred.to_numpy(), n_boot=n_boot, seed=seed) if len(d) > 2 else {}
         rows.append(dict(site=site, n_patients=len(d), r2=m.get("r2", np.nan), r2_ci95=m.get("r2_ci95"), mae=float((d.y_pred - d.y_true).abs().mean()),
                          coverage=float(covered(d).mean()), ood_fraction=float(d.out_of_distribution.mean())))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["site", "n_patients", "r2", "r2_ci95", "mae", "coverage", "ood_fraction"])
 
 def recalibration(pp: pd.DataFrame, seed: int = 0, n_boot: int = 2000) -> dict:
     "Fit y = a + b*y_pred on half the patients; R² and MAE on the other half before and after."
@@ -239,36 +239,46 @@ class ExternalStudy:
     sites: pd.DataFrame
     metrics: dict
 
+MIN_LABELLED = 3   # patients with BMD below which a run is predictions only (no R², coverage or calibration)
+
 def external_metrics(cm: CarriedModel, ap: Applied, pred: pd.DataFrame, pp: pd.DataFrame, alpha: float,
                      recalibrate: bool = False, n_boot: int = 2000, seed: int = 0) -> dict:
     "The flat metrics of an external run: validation beside both baselines, coverage, shift counts, the internal CV beside."
-    yt, yp = pp.y_true.to_numpy(), pp.y_pred.to_numpy()
-    m = metrics_with_ci(yt, yp, n_boot=n_boot, seed=seed, baseline_pred=np.full(len(pp), cm.train_mean))   # baseline = training mean
-    cov, cov_ci, width = coverage_ci(pp, n_boot, seed)
-    im = cm.card.get("internal_metrics", {})
-    out = dict(model_run=cm.run.name, n_members=len(cm.members), alpha=alpha, nominal_coverage=1 - alpha, coverage=cov, coverage_ci95=cov_ci,
-               interval_width_mean=width, internal_r2=im.get("r2"), internal_r2_ci95=im.get("r2_ci95"), train_bmd_mean=cm.train_mean,
-               own_mean_mae=float(np.abs(yt - yt.mean()).mean()), own_mean_rmse=float(np.sqrt(((yt - yt.mean()) ** 2).mean())),
-               n_scans=len(pred), n_scans_skipped=int(ap.cohort.n_skipped), n_scans_out_of_distribution=int(pred.out_of_distribution.sum()),
-               centres_from=ap.centres_from, **m)
-    return {**out, **(recalibration(pp, seed, n_boot) if recalibrate else {})}
+    im, lab = cm.card.get("internal_metrics", {}), pp[pp.y_true.notna()]   # validation: the patients with BMD in the sheet
+    out = dict(model_run=cm.run.name, n_members=len(cm.members), alpha=alpha, nominal_coverage=1 - alpha,
+               interval_width_mean=float((pp.pi_high - pp.pi_low).mean()), internal_r2=im.get("r2"), internal_r2_ci95=im.get("r2_ci95"),
+               train_bmd_mean=cm.train_mean, n_scans=len(pred), n_patients_predicted=len(pp), n_patients_with_bmd=len(lab),
+               n_scans_skipped=int(ap.cohort.n_skipped), n_scans_out_of_distribution=int(pred.out_of_distribution.sum()),
+               centres_from=ap.centres_from, labelled=len(lab) >= MIN_LABELLED)
+    if not out["labelled"]:   # a sheet without BMD: predictions and intervals only
+        if recalibrate: raise ValueError(f"recalibrate=True needs BMD for at least {MIN_LABELLED} patients in the sheet; it has {len(lab)}")
+        return out
+    yt, yp = lab.y_true.to_numpy(), lab.y_pred.to_numpy()
+    m = metrics_with_ci(yt, yp, n_boot=n_boot, seed=seed, baseline_pred=np.full(len(lab), cm.train_mean))   # baseline = training mean
+    cov, cov_ci, _ = coverage_ci(lab, n_boot, seed)
+    out.update(coverage=cov, coverage_ci95=cov_ci, own_mean_mae=float(np.abs(yt - yt.mean()).mean()),
+               own_mean_rmse=float(np.sqrt(((yt - yt.mean()) ** 2).mean())), **m)
+    return {**out, **(recalibration(lab.reset_index(drop=True), seed, n_boot) if recalibrate else {})}
 
 def external_study(model_run=None, data_dir=None, metadata=None, reports_dir="reports", seed: int = 0, device: str = "auto",
                    alpha: float = 0.1, recalibrate: bool = False, n_boot: int = 2000, landmarks: str = "auto", landmark_model=None,
                    **ignored) -> ExternalStudy:
-    "Load the model run, apply it to the (labelled) data with the model's plan, interval and flag every scan, validate."
+    "Load the model run, apply it to the data with the model's plan, interval and flag every scan, validate where the sheet has BMD."
     from spine_study.core import pick_device
     cm = load_carried_model(model_run, reports_dir, pick_device(device))
     ap = apply_model(cm, data_dir, metadata, landmarks, landmark_model)
     pred = external_predictions(cm, ap, alpha)
     pp = per_patient(pred)
-    return ExternalStudy(cm, ap, pred, pp, site_table(pp, n_boot, seed), external_metrics(cm, ap, pred, pp, alpha, recalibrate, n_boot, seed))
+    return ExternalStudy(cm, ap, pred, pp, site_table(pp[pp.y_true.notna()], n_boot, seed),
+                         external_metrics(cm, ap, pred, pp, alpha, recalibrate, n_boot, seed))
 
 # %% ../nbs/06_external.ipynb
 def plot_external(pp: pd.DataFrame, m: dict, title: str = ""):
     "Predicted vs true BMD with each patient's interval, the identity and the training mean; Bland–Altman beside it."
     import matplotlib.pyplot as plt
     from spine_study.train import bland_altman
+    if not m.get("labelled", True): return plot_predictions_only(pp, m, title)
+    pp = pp[pp.y_true.notna()]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     ood = pp.out_of_distribution.to_numpy(bool)
     for mask, colour, label in ((~ood, "C0", "in range"), (ood, "C3", "out of distribution")):
@@ -283,6 +293,20 @@ def plot_external(pp: pd.DataFrame, m: dict, title: str = ""):
     bland_altman(b, pp, m)
     fig.tight_layout(); return fig
 
+def plot_predictions_only(pp: pd.DataFrame, m: dict, title: str = ""):
+    "Without BMD: every patient's prediction and interval, sorted, against the training mean."
+    import matplotlib.pyplot as plt
+    fig, a = plt.subplots(figsize=(7, 4)); d = pp.sort_values("y_pred").reset_index(drop=True)
+    ood = d.out_of_distribution.to_numpy(bool)
+    for mask, colour, label in ((~ood, "C0", "in range"), (ood, "C3", "out of distribution")):
+        if mask.any(): a.errorbar(d.index[mask], d.y_pred[mask], yerr=[(d.y_pred - d.pi_low)[mask], (d.pi_high - d.y_pred)[mask]],
+                                  fmt="o", ms=3, lw=0.6, color=colour, label=label)
+    a.axhline(m["train_bmd_mean"], color="0.6", lw=1, label="training mean")
+    a.set(xlabel="patients, by prediction", ylabel="predicted BMD (g/cm²)")
+    a.set_title(f"{title}\nno BMD in the sheet: predictions with {100 * m['nominal_coverage']:.0f}% intervals "
+                f"(mean width {m['interval_width_mean']:.3f} g/cm²), not validated", fontsize=8)
+    a.legend(fontsize=7); fig.tight_layout(); return fig
+
 def record_external_study(run, st: ExternalStudy, close: bool = True) -> dict:
     "Write an ExternalStudy into a run directory: predictions (per scan, per patient), sites, problems, figure, metrics."
     import matplotlib.pyplot as plt
@@ -295,7 +319,7 @@ def record_external_study(run, st: ExternalStudy, close: bool = True) -> dict:
     figs = {"external_pred_vs_true": plot_external(st.per_patient, st.metrics, f"{st.model.run.name} on new scans")}
     for n, f in figs.items(): run.save_figure(f, n)
     if close: plt.close("all")
-    run.log_metrics(headline="r2", **st.metrics)
+    run.log_metrics(headline="r2" if st.metrics["labelled"] else "interval_width_mean", **st.metrics)
     return figs
 
 # %% ../nbs/06_external.ipynb

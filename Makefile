@@ -11,9 +11,9 @@ STAMP := $(VENV)/.installed-$(shell cat settings.ini setup.py | cksum | cut -d' 
 STUDY_ARGS ?=
 ABLATION_ARGS ?=
 
-.PHONY: setup test study ablation external reproduce lab export index bench help
+.PHONY: setup test study ablation external reproduce lab export index report bench help
 help:
-	@echo "make study | make test | make ablation | make external | make reproduce | make lab | make bench | make export"
+	@echo "make study | make test | make report | make ablation | make external | make reproduce | make lab | make bench | make export"
 
 setup: $(STAMP)
 $(STAMP): settings.ini setup.py
@@ -59,6 +59,10 @@ lab: $(STAMP)
 
 index: $(STAMP)
 	$(BIN)/spine-study index
+
+# the study as one document from the complete runs present (07_report): reports/report.html, and report.md + checklist.csv in its run
+report: $(STAMP)
+	$(BIN)/spine-study report
 
 # benchmarks print tables (nothing here is a test); bench_io generates a full-size phantom once (~4.5 GB under data/bench)
 bench: $(STAMP)

@@ -9,7 +9,8 @@ __all__ = ['STOP_SIGNALS', 'STOPPING', 'KERNEL_NOISE', 'PATH_PARAMS', 'STUDY', '
            'quiet_kernel_manager', 'problems_summary', 'absolute_paths', 'check_run_params', 'RunFailed',
            'run_notebook', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run', 'ablation_reference',
            'ablation_table', 'write_ablation', 'run_ablation', 'factorial_arms', 'factorial_table', 'plot_factorial',
-           'write_factorial', 'run_factorial', 'reproduction_cost', 'run_reproduce', 'predict_as_run', 'main']
+           'write_factorial', 'run_factorial', 'reproduction_cost', 'run_reproduce', 'report_as_run', 'predict_as_run',
+           'main']
 
 # %% ../nbs/90_cli.ipynb
 import argparse
@@ -660,6 +661,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="other 06_external parameters")
     pr.add_argument("--log-output", action="store_true", help="stream the notebook's output")
     i = sub.add_parser("index", help="rebuild reports/index.md and index.html"); i.add_argument("--reports-dir", default="reports")
+    rr = sub.add_parser("report", help="write the study report (07_report) from the complete runs: report.html, report.md, checklist.csv")
+    rr.add_argument("--reports-dir", default="reports"); rr.add_argument("--log-output", action="store_true")
     ab = sub.add_parser("ablation", help="run the ablation sweep of 03_train configurations, then write reports/ablation.md")
     ab.add_argument("--reports-dir", default="reports"); ab.add_argument("--jobs", type=int, default=1)
     ab.add_argument("--only", nargs="*", type=int, help="row numbers of ABLATION to run")
@@ -686,6 +689,12 @@ def _after_run(run_dir: Path) -> None:
     except OSError as e: print(f"index not refreshed: {e}", file=sys.stderr)
 
 # %% ../nbs/90_cli.ipynb
+def report_as_run(a: argparse.Namespace) -> argparse.Namespace:
+    "The `run 07_report` that `report [--reports-dir D]` stands for."
+    a.parameter = [["reports_dir", a.reports_dir]] if a.reports_dir != "reports" else []
+    a.cmd, a.notebook = "run", "07_report"
+    return a
+
 def predict_as_run(a: argparse.Namespace) -> argparse.Namespace:
     "The `run 06_external` that `predict MODEL_RUN DATA_DIR [...]` stands for."
     extra = [["metadata", a.metadata]] if a.metadata else []
@@ -697,11 +706,12 @@ def predict_as_run(a: argparse.Namespace) -> argparse.Namespace:
 def main(argv: list | None = None) -> int:
     "Entry point of the `spine-study` console script."
     a = _parser().parse_args(argv)
-    if a.cmd in ("study", "ablation", "reproduce", "factorial"):   # runs go under --reports-dir: refuse one that cannot be written before any starts
+    if a.cmd in ("study", "ablation", "reproduce", "factorial", "report"):   # runs go under --reports-dir: refuse one that cannot be written before any starts
         from spine_study.params import writable_problem
         if (why := writable_problem(a.reports_dir)):
             print(f"spine-study {a.cmd}: --reports-dir {a.reports_dir} cannot hold runs: {why}", file=sys.stderr); return 2
     if a.cmd == "predict": a = predict_as_run(a)   # thin over `run 06_external`
+    if a.cmd == "report": a = report_as_run(a)     # thin over `run 07_report`
     if a.cmd == "run":
         from spine_study.params import ParameterError
         try: run_dir = run_notebook(a.notebook, parse_params(a.parameter), log_output=a.log_output)

@@ -305,6 +305,11 @@ NOTEBOOK_PARAMS["06_external"] = {**SHARED,
     "alpha": Float(0, 1, above=True, below=True), "recalibrate": Bool(), "n_boot": N_BOOT}
 
 # %% ../nbs/00e_params.ipynb
+NOTEBOOK_PARAMS["07_report"] = {**SHARED,
+    "data_dir": Param("folder", "not read: a report reads run directories only"),
+    "runs": Param("text", "the newest complete run of each study chain", what="run ids separated by commas")}
+
+# %% ../nbs/00e_params.ipynb
 class ParameterError(ValueError):
     "Parameters a notebook does not take or whose values it does not allow; `problems` holds one message each."
     def __init__(self, notebook: str, problems: list):

@@ -20,6 +20,7 @@ BAD = {  # one value each notebook refuses, and the start of what it must answer
     "04_diagnostics": ("feature_model", "lasso", "feature_model was given 'lasso', but it must be one of 'vbq_linear', 'features_ridge'"),
     "05_landmarks": ("image_size", "40", "image_size was given 40, but it must be a whole number, at least 32, a multiple of 16"),
     "06_external": ("alpha", "1.5", "alpha was given 1.5, but it must be a number, greater than 0 and less than 1"),
+    "07_report": ("seed", "-1", "seed was given -1, but it must be a whole number from 0 to 4294967295"),
 }
 
 

@@ -4,7 +4,7 @@
 
 # %% auto 0
 __all__ = ['STOP_SIGNALS', 'STOPPING', 'KERNEL_NOISE', 'PATH_PARAMS', 'STUDY', 'STUDY_PLAN', 'TRANSFER', 'ABLATION_CV',
-           'ABLATION', 'FACTORIAL_SIZE', 'FACTORIAL_BASE', 'FACTORS', 'REPRODUCE', 'REPRODUCE_DIAGNOSIS',
+           'ABLATION', 'FACTORIAL_SIZE', 'FACTORIAL_BASE', 'FACTORS', 'R2_AXIS_MIN', 'REPRODUCE', 'REPRODUCE_DIAGNOSIS',
            'resolve_notebook', 'parse_params', 'Stopped', 'fail_on_signals', 'is_kernel_noise', 'forward_stderr',
            'quiet_kernel_manager', 'problems_summary', 'absolute_paths', 'check_run_params', 'RunFailed',
            'run_notebook', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run', 'ablation_reference',
@@ -524,6 +524,8 @@ def factorial_table(reports_dir: str | Path = "reports", n_boot: int = 2000) -> 
     return arms, pd.DataFrame(eff)
 
 # %% ../nbs/90_cli.ipynb
+R2_AXIS_MIN = -1.5   # the factorial figure's R² axis starts here
+
 def plot_factorial(arms: "pd.DataFrame"):
     "Two panels, one row per arm: R² with its 95 % CI (the original arm marked), and the SD ratio (0: collapse, 1: the truth's spread)."
     import matplotlib.pyplot as plt
@@ -533,7 +535,12 @@ def plot_factorial(arms: "pd.DataFrame"):
     yy = np.arange(len(arms))[::-1]
     ok = arms.r2.notna().to_numpy()
     r2v, lo, hi = (arms[c].astype(float).to_numpy() for c in ("r2", "r2_ci_low", "r2_ci_high"))
-    a1.errorbar(r2v[ok], yy[ok], xerr=np.clip([r2v[ok] - lo[ok], hi[ok] - r2v[ok]], 0, None), fmt="o", capsize=3)   # a percentile CI may miss its point
+    left = R2_AXIS_MIN   # far-negative arms would hide the differences that matter: they sit at the edge, their value written
+    on = ok & (r2v >= left)
+    a1.errorbar(r2v[on], yy[on], xerr=np.clip([r2v[on] - np.maximum(lo[on], left), hi[on] - r2v[on]], 0, None), fmt="o", capsize=3)
+    for v, y in zip(r2v[ok & (r2v < left)], yy[ok & (r2v < left)]):
+        a1.plot([left], [y], marker="<", color="C3"); a1.annotate(f"R² {v:.1f}", (left, y), xytext=(8, -3), textcoords="offset points", fontsize=8, color="C3")
+    a1.set_xlim(left - 0.1, max(1.0, np.nanmax(hi) + 0.05) if ok.any() else 1.0)
     a1.axvline(0, color="k", lw=0.8); a1.set_xlabel("R² (3-fold CV, 95 % CI)")
     a2.barh(yy, arms.spread_ratio.astype(float).fillna(0), color=["C3" if v < 0.3 else "C0" for v in arms.spread_ratio.astype(float).fillna(1)])
     a2.axvline(1, color="k", lw=0.8); a2.axvline(0.3, color="C3", lw=0.8, ls="--"); a2.set_xlabel("SD ratio (prediction / truth)")

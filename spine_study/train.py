@@ -172,7 +172,7 @@ def _val_row(model, Xv, yv, loss_fn, cfg) -> dict:
     return {"val_loss": float(loss_fn(z, zt)), "val_mse_g2": float(np.mean((p - yv) ** 2)),
             "val_r2": float(r2(yv, p)) if len(yv) > 1 else np.nan, "pred_mean": float(p.mean()), "pred_std": float(p.std())}
 
-def _dead_row(model, X_probe, n_probe: int = 64) -> dict:
+def _dead_row(model, X_probe, n_probe: int = 32) -> dict:
     "models.dead_unit_fractions on the first inputs of the probe set, as history columns `dead_<layer>`."
     return {f"dead_{k}": v for k, v in dead_unit_fractions(model, X_probe[:n_probe]).items()}
 

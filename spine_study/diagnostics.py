@@ -700,8 +700,8 @@ class Facts:
     saliency_body_enrichment: float | None = None; saliency_body_fraction: float | None = None
     saliency_body_area_fraction: float | None = None
     lc_gain_per_doubling: float | None = None; lc_model: str | None = None
-    probe_noise_spread_ratio: float | None = None; probe_pred_sd_noise: float | None = None  # output_probe on the saved model
-    probe_dead_last_hidden: float | None = None
+    probe_pred_sd_scans: float | None = None; probe_pred_sd_noise: float | None = None  # output_probe on the saved model
+    probe_truth_sd: float | None = None; probe_dead_last_hidden: float | None = None
     probe_pred_mean: float | None = None; probe_train_mean: float | None = None
 
     @classmethod
@@ -785,6 +785,11 @@ def _qc_evidence(f: Facts) -> str:
              for g, (failed, checked) in f.qc_gates.items() if failed and checked]
     return "; ".join(parts) or "every preprocessing QC gate passes"
 
+def _response(f: Facts) -> float | None:
+    "How far the saved model's output moves at all: the larger of its prediction SD over real scans and over noise, / truth SD."
+    if None in (f.probe_pred_sd_scans, f.probe_pred_sd_noise, f.probe_truth_sd): return None
+    return max(f.probe_pred_sd_scans, f.probe_pred_sd_noise) / max(f.probe_truth_sd, 1e-12)   # a good model is flat on noise alone
+
 def _checks_training(f: Facts) -> list[FailureCheck]:
     "Checks on training and data: inputs, output scale, early best epoch, dead units, input dependence, leakage, saliency."
     return [failure_check("inputs miss the anatomy", f.qc_worst_fail_fraction, INPUT_QC_FAIL_MAX, lambda v: v > INPUT_QC_FAIL_MAX,
@@ -798,10 +803,9 @@ def _checks_training(f: Facts) -> list[FailureCheck]:
             failure_check("dead hidden units", f.probe_dead_last_hidden, DEAD_UNITS_MAX, lambda v: v > DEAD_UNITS_MAX,
                           lambda v: f"{100 * v:.0f} % of the last hidden layer's units never fire on the test scans",
                           f"threshold {100 * DEAD_UNITS_MAX:.0f} %", cause=True),
-            failure_check("an output that ignores the image", f.probe_noise_spread_ratio, COLLAPSE_SPREAD_RATIO,
-                          lambda v: v < COLLAPSE_SPREAD_RATIO,
-                          lambda v: f"on noise inputs the prediction SD is {f.probe_pred_sd_noise:.4f} g/cm², {v:.2f} of the truth SD",
-                          f"threshold {COLLAPSE_SPREAD_RATIO}", cause=True),
+            failure_check("an output that ignores the image", _response(f), COLLAPSE_SPREAD_RATIO, lambda v: v < COLLAPSE_SPREAD_RATIO,
+                          lambda v: f"the prediction SD is {f.probe_pred_sd_scans:.4f} g/cm² over the test scans and {f.probe_pred_sd_noise:.4f} "
+                                    f"over noise inputs: at most {v:.2f} of the truth SD", f"threshold {COLLAPSE_SPREAD_RATIO}", cause=True),
             failure_check("patient leakage", f.patient_overlap, 0, lambda v: v > 0, lambda v: f"{v} patient(s) on two sides of a split",
                           "must be 0"),
             failure_check("attention off the vertebral bodies", f.saliency_body_enrichment, SALIENCY_ENRICHMENT_MIN,
@@ -855,7 +859,7 @@ def _at_mean(f: Facts) -> str:
 
 def _mechanism(f: Facts, collapsed: bool | None) -> str:
     "One sentence naming how the predictions failed, from the output probe (empty when it was not measured)."
-    dead, deaf = f.probe_dead_last_hidden, f.probe_noise_spread_ratio
+    dead, deaf = f.probe_dead_last_hidden, _response(f)
     if dead is None or deaf is None: return ""
     dead_txt = f"{100 * dead:.0f} % of the last hidden layer is dead"
     if collapsed and deaf < COLLAPSE_SPREAD_RATIO and dead > DEAD_UNITS_MAX:
@@ -865,11 +869,11 @@ def _mechanism(f: Facts, collapsed: bool | None) -> str:
         return (f"Mechanism: an output that ignores the image with its units alive ({dead_txt}): the weights that read the image "
                 f"were driven to ~0 and the network learned a constant{_at_mean(f)}.")
     if collapsed:
-        return (f"Mechanism: shrinkage. The output still follows the input (noise moves it {deaf:.2f} x the truth SD; {dead_txt}) "
+        return (f"Mechanism: shrinkage. The output still moves with its input ({deaf:.2f} x the truth SD at most; {dead_txt}) "
                 "but varies little across real scans: the network found little in them that tracks BMD.")
     if f.spread_ratio is not None and f.spread_ratio > 1 and (f.r2 or 0) < 0:
         return (f"Mechanism: not a collapse but noise. Predictions spread {f.spread_ratio:.2f} x the truth SD with little correlation "
-                f"({dead_txt}; noise inputs move the output {deaf:.2f} x the truth SD): a wide network turns image differences "
+                f"({dead_txt}): a wide network turns image differences "
                 "that do not track BMD into output spread.")
     return ""
 

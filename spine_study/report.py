@@ -483,8 +483,9 @@ def original_section(doc: Doc, ch: dict):
     sig = read_table(sd, "original_signature.csv")
     if sig is not None and len(sig):
         doc.p("The original's published signature beside this reproduction (original_signature.csv):")
-        doc.table(list(sig.columns), [[cell_fact(doc, sd, "original_signature.csv", sig, i, c, f"row {i}", ".3f")
-                                       if pd.api.types.is_numeric_dtype(sig[c]) else str(sig[c].iloc[i]) for c in sig.columns] for i in range(len(sig))])
+        traced = lambda i, c: (pd.api.types.is_numeric_dtype(sig[c]) or isinstance(_interval(sig[c].iloc[i]), list))   # numbers and CIs
+        doc.table(list(sig.columns), [[cell_fact(doc, sd, "original_signature.csv", sig, i, c, f"row {i}", ".3f") if traced(i, c)
+                                       else ("" if pd.isna(sig[c].iloc[i]) else str(sig[c].iloc[i])) for c in sig.columns] for i in range(len(sig))])
     for name in ("murphy", "split_luck"): doc.image(sd, f"figures/{name}.png", f"{name.replace('_', ' ')} ({sd.name})")
 
 def ablation_section(doc: Doc, reports_root: Path):

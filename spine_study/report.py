@@ -225,6 +225,7 @@ def render_html(doc: Doc, where: str, reports_root: Path) -> str:
     esc = lambda s: html.escape(s, quote=True)
     def inline(s: str) -> str:
         s = re.sub(r"`([^`]+)`", lambda m: f"<code>{m[1]}</code>", esc(s))
+        s = re.sub(r"\*\*([^*]+)\*\*", lambda m: f"<strong>{m[1]}</strong>", s)   # the markdown's bold lead-ins
         s = _FACT.sub(lambda m: f'{esc(doc.facts[int(m[1])].text())}<sup><a href="#fn-{int(m[1]) + 1}">{int(m[1]) + 1}</a></sup>', s)
         return _LINK.sub(lambda m: f'<a href="{esc(_rel(doc.links[int(m[1])][1], where))}">{esc(doc.links[int(m[1])][0])}</a>', s)
     out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{esc(doc.title)}</title>",

@@ -629,7 +629,7 @@ def run_reproduce(reports_dir: str = "reports", data_dir: str | None = None, # N
     say = lambda *a: print("[reproduce]", *a, file=sys.stderr, flush=True)
     c = reproduction_cost(device)
     say(f"the 33,944,257-parameter SimpleCNN on {c['device']}: {c['seconds_per_step']:.1f} s per training step of 16 scans -> about "
-        f"{c['training_hours']:.1f} h of training (50 epochs x 12 steps), plus the full-size phantom once (~4.5 GB), reading and "
+        f"{c['training_hours']:.1f} h of training (50 epochs x 12 steps), plus generating the full-size phantom once (240 scans of 512²-1024², a few GB of NIfTI), reading and "
         "preprocessing it (tens of minutes on 2 cores) and the diagnosis")
     if estimate_only: return []
     from spine_study.core import data_home

@@ -24,9 +24,9 @@ from .models import SEED_INPUT, build_model, dead_unit_fractions
 __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'PROTOCOLS', 'ORIGINAL_NORMS', 'SPLITS', 'NO_SITE_COLUMN', 'SITE_STATS',
            'BASELINE_STATS', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'ACQUISITION_COLUMNS', 'shift_slices', 'rotate_scale',
            'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit',
-           'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model', 'load_model', 'resolve_config',
-           'cnn_embedding', 'cnn_svr_cv', 'plot_predictions', 'bland_altman', 'plot_learning_curves', 'StudyInputs',
-           'original_inputs', 'prepare_inputs', 'study_splits', 'sheet_sites', 'site_splits', 'site_key',
+           'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model', 'load_model', 'check_protocol',
+           'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions', 'bland_altman', 'plot_learning_curves',
+           'StudyInputs', 'original_inputs', 'prepare_inputs', 'study_splits', 'sheet_sites', 'site_splits', 'site_key',
            'site_metrics', 'FittedStudyModel', 'fit_study_model', 'baseline_comparison', 'TrainingStudy',
            'study_metrics', 'train_study', 'member_path', 'plan_record', 'training_command', 'acquisition_ranges',
            'model_card', 'record_training_study']
@@ -295,11 +295,16 @@ RECOMMENDED = TrainConfig(model="cnn25d", loss="huber", optimizer="adamw", lr=1e
 
 PROTOCOLS = ("seed_original",)   # named protocols beside each network's own (03's `protocol` parameter)
 
+def check_protocol(protocol: str | None) -> str | None:
+    "The protocol itself when it is None or one of PROTOCOLS; ValueError otherwise."
+    if protocol is not None and protocol not in PROTOCOLS: raise ValueError(f"protocol must be None or one of {PROTOCOLS}, not {protocol!r}")
+    return protocol
+
 def resolve_config(model: str, # a network name of spine_study.models.MODELS
                    protocol: str | None = None, # None: the network's own recipe; "seed_original": the original's, whatever the network
                    **overrides) -> TrainConfig:
     "The recipe of `model` (seed or recommended) or of the protocol, with the non-None overrides applied."
-    if protocol is not None and protocol not in PROTOCOLS: raise ValueError(f"protocol must be None or one of {PROTOCOLS}, not {protocol!r}")
+    check_protocol(protocol)
     base = SEED_PROTOCOL if model == "seed_simplecnn" or protocol == "seed_original" else RECOMMENDED
     kw = {k: v for k, v in overrides.items() if v is not None}
     if kw.get("early_stopping_patience") == 0: kw["early_stopping_patience"] = None
@@ -441,7 +446,7 @@ def prepare_inputs(data_dir=None, metadata=None, # the cohort (None: the embedde
                   ) -> StudyInputs:
     "Read and validate the cohort, place the crops on L1-L5 centres, preprocess (cached) and measure the QC gates."
     from spine_study.localise import guide_landmarks
-    if protocol is not None and protocol not in PROTOCOLS: raise ValueError(f"protocol must be None or one of {PROTOCOLS}, not {protocol!r}")
+    check_protocol(protocol)
     orig = None if protocol is None else dict(n_slices=n_slices or SEED_INPUT[0], size=out_size or SEED_INPUT[1], norm=norm or "raw")
     if orig is not None: n_slices = out_size = norm = None   # the slabs (feature baselines, QC) keep the plan's own
     cohort = load_cohort(data_dir, metadata)

@@ -7,10 +7,10 @@ __all__ = ['STOP_SIGNALS', 'STOPPING', 'KERNEL_NOISE', 'PATH_PARAMS', 'STUDY', '
            'ABLATION', 'FACTORIAL_SIZE', 'FACTORIAL_BASE', 'FACTORS', 'R2_AXIS_MIN', 'REPRODUCE', 'REPRODUCE_DIAGNOSIS',
            'resolve_notebook', 'parse_params', 'Stopped', 'fail_on_signals', 'is_kernel_noise', 'forward_stderr',
            'quiet_kernel_manager', 'problems_summary', 'absolute_paths', 'check_run_params', 'RunFailed',
-           'run_notebook', 'is_study_notebook', 'run_study', 'ablation_params', 'find_run', 'ablation_reference',
-           'ablation_table', 'write_ablation', 'run_ablation', 'factorial_arms', 'factorial_table', 'plot_factorial',
-           'write_factorial', 'run_factorial', 'reproduction_cost', 'run_reproduce', 'report_as_run', 'predict_as_run',
-           'main']
+           'run_notebook', 'is_study_notebook', 'index_labels', 'write_study_index', 'run_study', 'ablation_params',
+           'find_run', 'ablation_reference', 'ablation_table', 'write_ablation', 'run_ablation', 'factorial_arms',
+           'factorial_table', 'plot_factorial', 'write_factorial', 'run_factorial', 'reproduction_cost',
+           'run_reproduce', 'report_as_run', 'predict_as_run', 'main']
 
 # %% ../nbs/90_cli.ipynb
 import argparse
@@ -220,11 +220,13 @@ def is_study_notebook(nb_path: str | Path) -> bool:
 # the recommended network at 5-fold x 1 repeat in the study (the notebook's default is x 2): with the cnn_features_svr
 # baseline it trains ten networks, and at x 2 twenty, which alone took 26 of the study's 31 minutes on 2 cores.
 # 06_external ends the recommended network's chain: it carries that chain's 03 fold ensemble to an independent phantom.
+# 07_report comes last, alone: the study as one document from the runs just made (it reads runs, trains nothing: seconds).
 STUDY = [("01_data", {}), ("02_preprocess", {}), ("03_train", {"model": "seed_simplecnn", "split": "seed_holdout"}),
          ("03_train", {"repeats": 1}), ("04_diagnostics", {"run_id": "seed"}), ("04_diagnostics", {}), ("05_landmarks", {}),
-         ("06_external", {})]
+         ("06_external", {}), ("07_report", {})]
 STUDY_PLAN = [[[0, 1]],                 # stages (in order) of chains (in parallel) of STUDY indices (in order)
-              [[2, 4], [3, 5, 7], [6]]]
+              [[2, 4], [3, 5, 7], [6]],
+              [[8]]]
 
 # %% ../nbs/90_cli.ipynb
 def _takes(nb: Path, name: str) -> bool:
@@ -261,6 +263,38 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
     return out
 
 # %% ../nbs/90_cli.ipynb
+def index_labels(reports_dir: str | Path = "reports") -> tuple:
+    "(describe, groups): run id -> the run in words, and run id -> its index group (study / ablation / factorial; the rest: other)."
+    from spine_study.report import complete_runs, describe_run, find_chains
+    from spine_study.cli import (ABLATION, _complete_train_runs, ablation_params, factorial_arms,   # defined further down this notebook
+                                 find_run)
+    runs = complete_runs(reports_dir); by_name = {r.name: r for r in runs}
+    groups, train = {}, _complete_train_runs(reports_dir)
+    for label, params in ABLATION:
+        hit = find_run(ablation_params(label, params), reports_dir, train)
+        if hit is not None: groups[hit.name] = "ablation"
+    for _, params in factorial_arms():
+        hit = find_run(params, reports_dir, train)
+        if hit is not None: groups[hit.name] = "factorial"
+    chains = find_chains(runs)
+    study = [r for k, v in chains.items() for r in (v if isinstance(v, list) else [v]) if r is not None]
+    study += [r for r in runs if r.stem == "07_report"][-1:]
+    groups.update({r.name: "study" for r in study})   # a run the report cites is listed with the study
+    return {r.name: describe_run(r, by_name) for r in runs}, groups
+
+def write_study_index(reports_dir: str | Path = "reports",
+                      render: bool = False, # first make the notebook page of every complete run that lacks one
+                     ) -> Path:
+    "Write reports/index.md and index.html with every complete run described and grouped (core.write_index); the markdown path."
+    from spine_study.core import list_runs, render_notebook_html
+    if render:
+        runs = list_runs(reports_dir); root = resolve_reports_dir(reports_dir) / "runs"
+        for r in runs[runs.state == "complete"].itertuples():
+            nb = root / r.run / f"{r.notebook}.ipynb"
+            if nb.is_file() and not nb.with_suffix(".html").is_file(): render_notebook_html(nb)
+    return write_index(reports_dir, *index_labels(reports_dir))
+
+# %% ../nbs/90_cli.ipynb
 def run_study(only: list | None = None, # notebook stems to run (default: all)
               log_output: bool = False, reports_dir: str = "reports",
               jobs: int | None = None,  # chains at a time, each in its own process (default: min(2, CPU cores))
@@ -285,7 +319,7 @@ def run_study(only: list | None = None, # notebook stems to run (default: all)
             failed = [(stem, d, err) for stem, _, d, err in steps if err is not None]
             if failed: raise RunFailed(failed[0][1], "; ".join(f"{s}: {e}" for s, _, e in failed))
     finally:
-        print(f"[study] index: {write_index(reports_dir)}", file=sys.stderr)
+        print(f"[study] index: {write_study_index(reports_dir)}", file=sys.stderr)
     return done
 
 # %% ../nbs/90_cli.ipynb
@@ -641,7 +675,7 @@ def run_reproduce(reports_dir: str = "reports", data_dir: str | None = None, # N
     say(f"03_train: {train_dir}")
     diag_dir = run("04_diagnostics", {**REPRODUCE_DIAGNOSIS, "run_id": str(train_dir), "device": device, **common}, log_output)
     say(f"04_diagnostics: {diag_dir}")
-    write_index(reports_dir)
+    write_study_index(reports_dir)
     return [train_dir, diag_dir]
 
 # %% ../nbs/90_cli.ipynb
@@ -668,6 +702,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="other 06_external parameters")
     pr.add_argument("--log-output", action="store_true", help="stream the notebook's output")
     i = sub.add_parser("index", help="rebuild reports/index.md and index.html"); i.add_argument("--reports-dir", default="reports")
+    i.add_argument("--render", action="store_true", help="first render the executed notebook of each complete run that has no web page yet")
     rr = sub.add_parser("report", help="write the study report (07_report) from the complete runs: report.html, report.md, checklist.csv")
     rr.add_argument("--reports-dir", default="reports"); rr.add_argument("--log-output", action="store_true")
     ab = sub.add_parser("ablation", help="run the ablation sweep of 03_train configurations, then write reports/ablation.md")
@@ -692,7 +727,7 @@ def _parser() -> argparse.ArgumentParser:
 def _after_run(run_dir: Path) -> None:
     "What `spine-study run` does once a run has ended: the one-line problem summary (stderr), then the index refreshed."
     if (line := problems_summary(run_dir)): print(line, file=sys.stderr, flush=True)
-    try: write_index(Path(run_dir).parent.parent)
+    try: write_study_index(Path(run_dir).parent.parent)
     except OSError as e: print(f"index not refreshed: {e}", file=sys.stderr)
 
 # %% ../nbs/90_cli.ipynb
@@ -744,15 +779,15 @@ def main(argv: list | None = None) -> int:
         return 0
     if a.cmd == "factorial":
         print(write_factorial(a.reports_dir) if a.table_only else run_factorial(a.reports_dir, a.jobs, parse_params(a.parameter), a.redo))
-        write_index(a.reports_dir); return 0
+        write_study_index(a.reports_dir); return 0
     if a.cmd == "reproduce":
         try: print(*run_reproduce(a.reports_dir, a.data_dir, a.device, a.log_output, a.estimate_only), sep="\n")
         except RunFailed as e:
             print(e, file=sys.stderr); return 1
         return 0
     if a.cmd == "index":
-        print(write_index(a.reports_dir)); return 0
+        print(write_study_index(a.reports_dir, a.render)); return 0
     if a.cmd == "ablation":
         if a.table_only: print(write_ablation(a.reports_dir)); return 0
-        print(run_ablation(a.reports_dir, a.jobs, a.only, parse_params(a.parameter), a.redo)); write_index(a.reports_dir); return 0
+        print(run_ablation(a.reports_dir, a.jobs, a.only, parse_params(a.parameter), a.redo)); write_study_index(a.reports_dir); return 0
     return 2

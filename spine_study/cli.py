@@ -283,16 +283,16 @@ def index_labels(reports_dir: str | Path = "reports") -> tuple:
     return {r.name: describe_run(r, by_name) for r in runs}, groups
 
 def write_study_index(reports_dir: str | Path = "reports",
-                      render: bool = False, # first make the notebook page of every complete run that lacks one
+                      render: bool = False, # make the notebook page of every complete run that lacks one (default: the study's runs)
                      ) -> Path:
     "Write reports/index.md and index.html with every complete run described and grouped (core.write_index); the markdown path."
     from spine_study.core import list_runs, render_notebook_html
-    if render:
-        runs = list_runs(reports_dir); root = resolve_reports_dir(reports_dir) / "runs"
-        for r in runs[runs.state == "complete"].itertuples():
-            nb = root / r.run / f"{r.notebook}.ipynb"
-            if nb.is_file() and not nb.with_suffix(".html").is_file(): render_notebook_html(nb)
-    return write_index(reports_dir, *index_labels(reports_dir))
+    describe, groups = index_labels(reports_dir)
+    runs = list_runs(reports_dir); root = resolve_reports_dir(reports_dir) / "runs"
+    for r in runs[runs.state == "complete"].itertuples():   # pages are made once, when first needed (a few seconds each)
+        nb = root / r.run / f"{r.notebook}.ipynb"
+        if (render or groups.get(r.run) == "study") and nb.is_file() and not nb.with_suffix(".html").is_file(): render_notebook_html(nb)
+    return write_index(reports_dir, describe, groups)
 
 # %% ../nbs/90_cli.ipynb
 def run_study(only: list | None = None, # notebook stems to run (default: all)
@@ -702,7 +702,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="other 06_external parameters")
     pr.add_argument("--log-output", action="store_true", help="stream the notebook's output")
     i = sub.add_parser("index", help="rebuild reports/index.md and index.html"); i.add_argument("--reports-dir", default="reports")
-    i.add_argument("--render", action="store_true", help="first render the executed notebook of each complete run that has no web page yet")
+    i.add_argument("--render", action="store_true", help="render the executed notebook of every complete run that has no web page yet (default: the study's runs only)")
     rr = sub.add_parser("report", help="write the study report (07_report) from the complete runs: report.html, report.md, checklist.csv")
     rr.add_argument("--reports-dir", default="reports"); rr.add_argument("--log-output", action="store_true")
     ab = sub.add_parser("ablation", help="run the ablation sweep of 03_train configurations, then write reports/ablation.md")

@@ -267,8 +267,7 @@ def finalize_run(run_dir: str | Path, # the run directory
     if not ok: return write_status(run_dir, "failed", error=err)
     dest = run_dir / Path(executed_nb).name if executed_nb else None
     if dest is not None and Path(executed_nb).resolve() != dest.resolve(): shutil.copyfile(executed_nb, dest)
-    page = render_notebook_html(dest) if dest is not None else None
-    return write_status(run_dir, "complete", executed_notebook=dest.name if dest else None, notebook_html=page.name if page else None,
+    return write_status(run_dir, "complete", executed_notebook=dest.name if dest else None,
                         finished=_dt.datetime.now(_dt.timezone.utc).isoformat())
 
 # %% ../nbs/00_core.ipynb

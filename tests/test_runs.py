@@ -36,8 +36,10 @@ def test_cli_run_is_complete(reports, tmp_path):
         assert (run_dir / f).exists(), f
     st = read_status(run_dir)
     assert st["status"] == "complete" and st["executed_notebook"] == "demo.ipynb"
-    assert st["notebook_html"] == "demo.html" and "</pre>" in (run_dir / "demo.html").read_text()   # the run as a page
-    assert f"(runs/{run_dir.name}/demo.html)" in (reports / "index.md").read_text()                # which the index links
+    assert f"(runs/{run_dir.name}/demo.ipynb)" in (reports / "index.md").read_text()   # not a study run: no page made yet
+    cli("index", "--render", "--reports-dir", reports)
+    assert "</pre>" in (run_dir / "demo.html").read_text()                               # the run as a web page
+    assert f"(runs/{run_dir.name}/demo.html)" in (reports / "index.md").read_text()      # which the index now links
     params = json.loads((run_dir / "params.json").read_text())
     assert params["seed"] == 1 and params["reports_dir"] == str(reports)
     env = json.loads((run_dir / "env.json").read_text())

@@ -438,6 +438,10 @@ def limitation_sentences(doc: Doc, ch: dict) -> list:
         out.append(f"The original's split tests {doc.fact(seed, 'n_patients', fmt='d')} patients: its R² interval "
                    f"{doc.fact(seed, 'r2_ci95')} is {hi - lo:.2f} wide, so one split cannot rank models.")
     if ch.get("external") is None: out.append("No external validation run: generalisation to other data is untested here.")
+    same = [x for x in ch.get("external_all") or [] if data_words(x.params.get("data_dir")).startswith("phantom_")]
+    if same: out.append(f"The external data ({', '.join(data_words(x.params.get('data_dir')) for x in same)}) come from the same simulator as "
+                        "the development phantom (another seed: new patients and scanners drawn from the same distributions), so they test "
+                        "new patients, not data unlike the phantom; the second simulator (`make external`) is the harder test.")
     out.append("Ethics approval, the real data's provenance, intended use and clinical interpretation are not in any run: the authors must add them.")
     return out
 

@@ -458,6 +458,10 @@ def cohort_section(doc: Doc, ch: dict):
                  ["scans analysed (crop QC checked)", doc.fact(rec, "n_qc_crop_checked", fmt="d")]]
     doc.p(f"Made by the data run {doc.run_link(d)} (scans found = read + skipped). Every skip is named in the run's problems.csv; "
           "here only counts by reason appear.")
+    flow = [f"scans found: {doc.fact(d, 'n_scans', fmt='d')} read + {doc.fact(d, 'n_scans_skipped', fmt='d')} skipped",
+            f"{doc.fact(d, 'n_patients', fmt='d')} patients with a usable scan and BMD"]
+    if rec is not None: flow.append(f"{doc.fact(rec, 'n_patients', fmt='d')} patients analysed by the recommended network (grouped CV)")
+    doc.p("**Participant flow:** " + " → ".join(flow) + ".")
     doc.table(["stage", "count"], rows)
     reasons = problem_reasons(read_table(d, "problems.csv"))
     if len(reasons):

@@ -360,7 +360,7 @@ def _declared(stem: str = "03_train") -> dict:
     import papermill as pm
     return {k: _literal(v["default"]) for k, v in pm.inspect_notebook(str(resolve_notebook(stem))).items()}
 
-_IGNORED = ("reports_dir", "device")
+_IGNORED = ("reports_dir", "device", "num_threads")   # where and how fast, not what
 
 def _matches(run_params: dict, wanted: dict, declared: dict) -> bool:
     "Whether a run's params.json equals the row's parameters (defaults filled in; the transfer path may be any file)."
@@ -630,13 +630,19 @@ REPRODUCE = {"model": "seed_simplecnn", "protocol": "seed_original", "split": "s
 REPRODUCE_DIAGNOSIS = {"cnn_epochs": 0, "n_cnn_refits": 0, "n_saliency": 0}                  # 04's: nothing retrains the network
 
 def reproduction_cost(device: str = "auto", n_train: int = 192, n_eval: int = 48, epochs: int = 50, batch_size: int = 16,
-                      in_shape: tuple = (7, 512, 512), steps: int = 2) -> dict:
+                      in_shape: tuple = (7, 512, 512), steps: int = 2,
+                      num_threads: int | None = None, # torch CPU threads, as the training will use them (None: torch's current count)
+                     ) -> dict:
     "Seconds per training step and per evaluated scan of the original network, timed here, and the training time they imply."
-    import math, time
     import torch
     from spine_study.core import pick_device
+    from spine_study.engine import torch_threads
+    with torch_threads(num_threads): return _reproduction_cost(torch.device(pick_device(device)), n_train, n_eval, epochs, batch_size, in_shape, steps)
+
+def _reproduction_cost(dev, n_train, n_eval, epochs, batch_size, in_shape, steps) -> dict:
+    import math, time
+    import torch
     from spine_study.models import SeedSimpleCNN
-    dev = torch.device(pick_device(device))
     net = SeedSimpleCNN(in_shape[0], in_shape[1:]).to(dev); opt = torch.optim.Adam(net.parameters(), 1e-4)
     x, y = torch.randn(batch_size, *in_shape, device=dev), torch.zeros(batch_size, device=dev)
     times = []
@@ -651,7 +657,8 @@ def reproduction_cost(device: str = "auto", n_train: int = 192, n_eval: int = 48
         per_scan = (time.perf_counter() - t0) / batch_size
     # per epoch: the training batches, then validation and the dead-unit probe on the validation scans; at the end the test scans
     train_s = epochs * (math.ceil(n_train / batch_size) * step + 2 * (n_eval // 2) * per_scan) + n_eval * per_scan
-    return {"device": str(dev), "seconds_per_step": step, "seconds_per_eval_scan": per_scan, "training_hours": train_s / 3600}
+    return {"device": str(dev), "seconds_per_step": step, "seconds_per_eval_scan": per_scan, "training_hours": train_s / 3600,
+            "num_threads": torch.get_num_threads()}
 
 # %% ../nbs/90_cli.ipynb
 def run_reproduce(reports_dir: str = "reports", data_dir: str | None = None, # None: the full-size default phantom (made once)
@@ -661,8 +668,9 @@ def run_reproduce(reports_dir: str = "reports", data_dir: str | None = None, # N
                  ) -> list:
     "The original's reproduction (03_train, protocol seed_original) and its diagnosis (04); the run directories."
     say = lambda *a: print("[reproduce]", *a, file=sys.stderr, flush=True)
-    c = reproduction_cost(device)
-    say(f"the 33,944,257-parameter SimpleCNN on {c['device']}: {c['seconds_per_step']:.1f} s per training step of 16 scans -> about "
+    threads = os.cpu_count() or 1   # one process, one big network: every core (03's default of 1 thread took 220 s per epoch here)
+    c = reproduction_cost(device, num_threads=threads)
+    say(f"the 33,944,257-parameter SimpleCNN on {c['device']} ({c['num_threads']} CPU threads): {c['seconds_per_step']:.1f} s per training step of 16 scans -> about "
         f"{c['training_hours']:.1f} h of training (50 epochs x 12 steps), plus generating the full-size phantom once (240 scans of 512²-1024², a few GB of NIfTI), reading and "
         "preprocessing it (tens of minutes on 2 cores) and the diagnosis")
     if estimate_only: return []
@@ -671,7 +679,7 @@ def run_reproduce(reports_dir: str = "reports", data_dir: str | None = None, # N
     if data_dir is None: data_dir = str(ensure_phantom(data_home() / "phantom", n=240, seed=0, size="full", format="nifti") / "nifti")
     common = {"reports_dir": reports_dir} if reports_dir != "reports" else {}
     run = runner or (lambda stem, params, log: run_notebook(stem, params, log_output=log))
-    train_dir = run("03_train", {**REPRODUCE, "data_dir": data_dir, "device": device, **common}, log_output)
+    train_dir = run("03_train", {**REPRODUCE, "data_dir": data_dir, "device": device, "num_threads": threads, **common}, log_output)
     say(f"03_train: {train_dir}")
     diag_dir = run("04_diagnostics", {**REPRODUCE_DIAGNOSIS, "run_id": str(train_dir), "device": device, **common}, log_output)
     say(f"04_diagnostics: {diag_dir}")

@@ -273,7 +273,8 @@ NOTEBOOK_PARAMS["03_train"] = {**SHARED,
     "guide": _PLAN["guide"],
     "align": Choice("spine", "none", none="from the plan: 'spine'"),
     "protocol": Choice(*PROTOCOLS, none="the network's own recipe on the study's slabs"),
-    "baselines": Bool(), "n_boot": N_BOOT}
+    "baselines": Bool(), "n_boot": N_BOOT,
+    "num_threads": Int(1, none="1 thread per training process (the recipes' default)")}
 
 # %% ../nbs/00e_params.ipynb
 NOTEBOOK_PARAMS["04_diagnostics"] = {**SHARED,

@@ -601,6 +601,7 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
                 folds: int = 5, repeats: int = 2, split: str = "cv",
                 n_slices=None, out_size=None, norm=None, landmarks: str = "auto", landmark_model=None, guide=None, align=None,
                 baselines: bool = True, n_boot: int = 2000, protocol: str | None = None, executor=None,
+                num_threads: int | None = None,  # torch CPU threads while training (None: the recipe's, 1)
                 **ignored,  # other notebook parameters (reports_dir)
                ) -> TrainingStudy:
     "The 03_train study with the notebook's parameters: inputs, splits, the model, its evaluation and the paired baselines."
@@ -612,7 +613,8 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
     sites = None if site_of is None else site_of.reindex(inp.ids).fillna("").to_numpy(str)
     splits, ho = study_splits(inp.ids, inp.y, split, folds, repeats, seed, sites)
     rec = dict(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, dropout=dropout, augment=augment,
-               target_norm=target_norm, scheduler=scheduler, early_stopping_patience=early_stopping, grad_clip=grad_clip, pretrained=pretrained)
+               target_norm=target_norm, scheduler=scheduler, early_stopping_patience=early_stopping, grad_clip=grad_clip, pretrained=pretrained,
+               num_threads=num_threads)
     fitted = fit_study_model(inp, splits, ho, model, rec, seed, dev, executor, protocol)
     pp, m = evaluate(fitted.pred, inp.y, inp.ids, splits, n_boot=n_boot, seed=seed)
     comp, base_pp = baseline_comparison(inp, splits, pp, m, model, epochs, seed, dev, n_boot, baselines)

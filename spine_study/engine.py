@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ from .core import pick_device, seed_everything
 from .models import load_tensors
 
 # %% auto 0
-__all__ = ['OPTIMIZERS', 'SCHEDULERS', 'STEP_PER', 'LAST_BATCH', 'CHECKPOINT_FORMAT', 'FitConfig', 'torch_threads', 'session',
-           'make_optimizer', 'make_scheduler', 'amp_dtype', 'batches', 'fit_loop', 'run_folds', 'save_checkpoint',
-           'load_checkpoint']
+__all__ = ['OPTIMIZERS', 'SCHEDULERS', 'STEP_PER', 'LAST_BATCH', 'LONG_EPOCH_S', 'CHECKPOINT_FORMAT', 'FitConfig',
+           'torch_threads', 'session', 'make_optimizer', 'make_scheduler', 'amp_dtype', 'batches', 'fit_loop',
+           'run_folds', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/02e_engine.ipynb
 OPTIMIZERS, SCHEDULERS, STEP_PER, LAST_BATCH = ("adam", "adamw"), ("plateau", "cosine", "none"), ("epoch", "batch"), ("merge", "drop")
@@ -129,6 +130,15 @@ def _epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, 
             **{k: float(v) / len(X) for k, v in extra.items()}}
 
 # %% ../nbs/02e_engine.ipynb
+LONG_EPOCH_S = 60.0   # an epoch longer than this is reported as it ends, in the notebook and on the process's stderr (which `spine-study run` shows): a two-hour fit is never silent
+
+def _say_epoch(desc: str, row: dict, epochs: int):
+    left = (epochs - row["epoch"]) * row["seconds"]
+    line = (f"[{desc}] epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.4g}, val loss {row['val_loss']:.4g}, "
+            f"{row['seconds']:.0f} s; about {left / 60:.0f} min left at this pace")
+    for out in {id(s): s for s in (sys.stderr, sys.__stderr__) if s is not None}.values():   # in a kernel: the cell and the terminal
+        print(line, file=out, flush=True)
+
 def fit_loop(model: nn.Module,            # built and on its device (inside `session`)
              X: torch.Tensor, Y: torch.Tensor, # training inputs and targets (first axis: samples)
              loss_fn: Callable,           # loss_fn(output, target) -> scalar tensor
@@ -155,6 +165,7 @@ def fit_loop(model: nn.Module,            # built and on its device (inside `ses
         row["val_loss"] = row["train_loss"]                 # unless validate measures it on held-out data
         if validate is not None: row.update(validate(model))
         row["seconds"] = time.perf_counter() - t0; rows.append(row)
+        if row["seconds"] > LONG_EPOCH_S: _say_epoch(desc, row, cfg.epochs)
         if not math.isfinite(row["train_loss"]) or not math.isfinite(row["val_loss"]): row["stop_reason"] = "non-finite loss"; break
         if row["val_loss"] < best_loss:
             best_loss, best_epoch, stale = row["val_loss"], epoch, 0

@@ -751,11 +751,11 @@ def preprocess_study(data_dir: str | Path | None = None,  # a data folder; None:
                      **overrides,  # PreprocessPlan fields (n_slices, out_size, norm, target_spacing_mm, guide, ...); None: from the plan
                      ) -> PreprocessStudy:
     "Validate the cohort, derive the plan from its fingerprint, preprocess every scan (cached; centres from landmarks.csv when present) and check it."
-    ddir = resolve_data_dir(data_dir)
-    cohort = load_cohort(ddir, metadata, read_pixels=False)
-    fingerprint = dataset_fingerprint(cohort)
-    plan = plan_from_fingerprint(fingerprint, **overrides)
-    with cluster_executor(cluster) as ex:   # None: nothing started, the local pool as before
+    with cluster_executor(cluster) as ex:   # first, so that a scheduler that does not answer stops the run at once; None: nothing started
+        ddir = resolve_data_dir(data_dir)
+        cohort = load_cohort(ddir, metadata, read_pixels=False)
+        fingerprint = dataset_fingerprint(cohort)
+        plan = plan_from_fingerprint(fingerprint, **overrides)
         prep = preprocess_cohort(cohort, ddir, plan, cache_dir, workers=workers, landmarks=landmarks_file(ddir), executor=ex)
     truth = phantom_truth(ddir)
     problems = problems_table(list(cohort.problems) + qc_problems(prep.table))

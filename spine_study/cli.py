@@ -360,7 +360,7 @@ def _declared(stem: str = "03_train") -> dict:
     import papermill as pm
     return {k: _literal(v["default"]) for k, v in pm.inspect_notebook(str(resolve_notebook(stem))).items()}
 
-_IGNORED = ("reports_dir", "device", "num_threads")   # where and how fast, not what
+_IGNORED = ("reports_dir", "device", "num_threads", "cluster")   # where and how fast, not what (a cluster gives the local results)
 
 def _matches(run_params: dict, wanted: dict, declared: dict) -> bool:
     "Whether a run's params.json equals the row's parameters (defaults filled in; the transfer path may be any file)."

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core import resolve_reports_dir
+from .core import CLUSTER_FORMS, parse_cluster, resolve_reports_dir
 
 # %% auto 0
 __all__ = ['KINDS', 'NETWORKS', 'FEATURE_MODELS', 'NORM_METHODS', 'GUIDES', 'LANDMARK_SOURCES', 'CONVENTIONS', 'SPLITS',
@@ -35,6 +35,7 @@ KINDS = {  # kind -> what it accepts
     "reports": "a folder this account can write to (created when missing)",
     "device": "a torch device: 'auto', 'cpu', 'cuda', 'cuda:N' (N a GPU number) or 'mps'",
     "ints": "a list of whole numbers",
+    "cluster": "a Dask cluster: " + CLUSTER_FORMS,
 }
 
 @dataclass(frozen=True)
@@ -137,6 +138,12 @@ def _convert_device(p: Param, value) -> tuple:
     if isinstance(value, str) and _DEVICE.fullmatch(value.strip().lower()): return value.strip().lower(), None
     return value, "not a device name"
 
+def _convert_cluster(p: Param, value) -> tuple:
+    "Where independent tasks run: 'local:N' or 'tcp://host:port' (core.parse_cluster), spaces trimmed."
+    try: parse_cluster(value)
+    except ValueError: return value, "not a cluster"
+    return value.strip(), None
+
 # %% ../nbs/00e_params.ipynb
 def _convert_ints(p: Param, value) -> tuple:
     "A list of whole numbers, each within the range."
@@ -203,7 +210,8 @@ def _convert_path(p: Param, value, look_in: list, data_dir=None) -> tuple:
 
 # %% ../nbs/00e_params.ipynb
 _CONVERTERS = {"int": _convert_number, "float": _convert_number, "bool": _convert_bool, "choice": _convert_choice,
-               "device": _convert_device, "ints": _convert_ints}   # by kind; every other kind names something: _convert_path
+               "device": _convert_device, "ints": _convert_ints,
+               "cluster": _convert_cluster}   # by kind; every other kind names something: _convert_path
 
 def convert(p: Param, value, look_in: list | None = None, data_dir=None) -> tuple:
     "(converted value, None) when `value` is allowed by `p`; (value, why not) otherwise."
@@ -247,7 +255,7 @@ NOTEBOOK_PARAMS["01_data"] = dict(SHARED)
 # %% ../nbs/00e_params.ipynb
 NOTEBOOK_PARAMS["02_preprocess"] = {**SHARED, "n_slices": _PLAN["n_slices"], "out_size": _PLAN["out_size"], "norm": _PLAN["norm"],
                                    "target_spacing_mm": Float(0, none="from the fingerprint", above=True), "guide": _PLAN["guide"],
-                                   "workers": Int(1)}
+                                   "workers": Int(1), "cluster": Param("cluster", "the local pool of `workers` processes")}
 
 # %% ../nbs/00e_params.ipynb
 NOTEBOOK_PARAMS["03_train"] = {**SHARED,
@@ -274,7 +282,8 @@ NOTEBOOK_PARAMS["03_train"] = {**SHARED,
     "align": Choice("spine", "none", none="from the plan: 'spine'"),
     "protocol": Choice(*PROTOCOLS, none="the network's own recipe on the study's slabs"),
     "baselines": Bool(), "n_boot": N_BOOT,
-    "num_threads": Int(1, none="1 thread per training process (the recipes' default)")}
+    "num_threads": Int(1, none="1 thread per training process (the recipes' default)"),
+    "cluster": Param("cluster", "the (repeat, fold) tasks one after another in this process")}
 
 # %% ../nbs/00e_params.ipynb
 NOTEBOOK_PARAMS["04_diagnostics"] = {**SHARED,

@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from .cohort import Cohort, problems_table
-from .core import data_home, dump_json
+from .core import cluster_executor, data_home, dump_json
 from .data import dataset_fingerprint, load_cohort, phantom_truth, resolve_data_dir
 from .readers import find_series, read_scan
 
@@ -541,7 +542,7 @@ def _build_entry(args) -> tuple[str, str]:
     "Worker: prepare one scan, write its .npz atomically; (file name, sha256)."
     path, plan, rows, dest, label = args
     out = prepare_scan(path, plan, rows, label)
-    tmp = dest.with_name(dest.name + f".tmp{os.getpid()}.npz")
+    tmp = dest.with_name(dest.name + f".tmp{uuid.uuid4().hex}.npz")   # unique across processes and hosts sharing the cache
     np.savez(tmp, x=out["x"], raw_mid=out["raw_mid"], row=json.dumps(out["row"], default=float))
     os.replace(tmp, dest)
     return dest.name, file_sha256(dest)
@@ -573,9 +574,12 @@ def _landmark_groups(landmarks) -> dict:
     lm = landmarks if isinstance(landmarks, pd.DataFrame) else pd.read_csv(landmarks, dtype={"ID": str})
     return {s: g for s, g in lm.groupby("scan")}
 
-def _build_missing(todo: list, workers: int) -> dict:
-    "Run _build_entry over `todo`, in `workers` processes (serially for 1); name -> sha256."
+def _build_missing(todo: list, workers: int, executor=None) -> dict:
+    "Run _build_entry over `todo`: on `executor` when given, else in `workers` processes (serially for 1); name -> sha256."
     if not todo: return {}
+    if executor is not None:   # a Dask cluster's workers import the exported function (inside a notebook, _build_entry is its own)
+        results = executor.map(importlib.import_module("spine_study.preprocess")._build_entry, todo)
+        return dict(tqdm(results, total=len(todo), desc="preprocess", disable=None, leave=False))
     if workers <= 1 or len(todo) == 1: results = map(_build_entry, todo)
     else:  # the exported function, importable by the workers even when this runs inside a notebook
         fn = importlib.import_module("spine_study.preprocess")._build_entry
@@ -592,6 +596,7 @@ def preprocess_cohort(cohort,  # spine_study.cohort.Cohort
                       cache_dir: str | Path | None = None,  # default data_home()/cache/preprocess
                       workers: int = 2,  # processes
                       landmarks: pd.DataFrame | str | Path | None = None,  # landmarks.csv (table or path)
+                      executor=None,  # a concurrent.futures executor (core.cluster_executor) for the scans to build; None: `workers` processes
                       ) -> Prepared:
     "Preprocess every scan of the cohort, reusing valid cache entries; the slabs, table and cache key."
     t0, data_dir = time.time(), Path(data_dir)
@@ -602,7 +607,7 @@ def preprocess_cohort(cohort,  # spine_study.cohort.Cohort
     valid, groups, m = _valid_entries(folder), _landmark_groups(lm), cohort.manifest
     names = [_entry_name(i, s) for i, s in enumerate(m.scan)]
     todo = [(str(data_dir / p), plan, groups.get(s), folder / n, s) for p, s, n in zip(m.path, m.scan, names) if n not in valid]
-    valid.update(_build_missing(todo, workers))
+    valid.update(_build_missing(todo, workers, executor))
     dump_json(dict(key=key, plan=asdict(plan), version=PREPROCESS_VERSION, n_scans=len(m), entries={n: valid[n] for n in names}),
               folder / "manifest.json")
     X, raw, rows = [], [], []
@@ -742,14 +747,16 @@ def preprocess_study(data_dir: str | Path | None = None,  # a data folder; None:
                      metadata: str | Path | None = None,  # the sheet; None: metadata.xlsx or .csv in data_dir
                      workers: int = 2,  # processes
                      cache_dir: str | Path | None = None,  # default data_home()/cache/preprocess
+                     cluster: str | None = None,  # None: `workers` local processes; "local:N" or "tcp://host:port": a Dask cluster (core.cluster_executor)
                      **overrides,  # PreprocessPlan fields (n_slices, out_size, norm, target_spacing_mm, guide, ...); None: from the plan
                      ) -> PreprocessStudy:
     "Validate the cohort, derive the plan from its fingerprint, preprocess every scan (cached; centres from landmarks.csv when present) and check it."
-    ddir = resolve_data_dir(data_dir)
-    cohort = load_cohort(ddir, metadata, read_pixels=False)
-    fingerprint = dataset_fingerprint(cohort)
-    plan = plan_from_fingerprint(fingerprint, **overrides)
-    prep = preprocess_cohort(cohort, ddir, plan, cache_dir, workers=workers, landmarks=landmarks_file(ddir))
+    with cluster_executor(cluster) as ex:   # first, so that a scheduler that does not answer stops the run at once; None: nothing started
+        ddir = resolve_data_dir(data_dir)
+        cohort = load_cohort(ddir, metadata, read_pixels=False)
+        fingerprint = dataset_fingerprint(cohort)
+        plan = plan_from_fingerprint(fingerprint, **overrides)
+        prep = preprocess_cohort(cohort, ddir, plan, cache_dir, workers=workers, landmarks=landmarks_file(ddir), executor=ex)
     truth = phantom_truth(ddir)
     problems = problems_table(list(cohort.problems) + qc_problems(prep.table))
     return PreprocessStudy(cohort, ddir, fingerprint, plan, prep, truth, problems, preprocess_metrics(prep, cohort.n_skipped, truth))

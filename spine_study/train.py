@@ -5,6 +5,7 @@
 # %% ../nbs/03_train.ipynb 2
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from functools import partial
@@ -247,7 +248,8 @@ def cross_validate(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # slabs, BMD (
                   ) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, list]:
     "Out-of-fold predictions (contract format) and per-epoch histories of every fold."
     y, ids = np.asarray(y, np.float64), np.asarray(ids)
-    res = run_folds(splits, partial(cv_fold, X=X, y=y, ids=ids, cfg=cfg), executor, progress, desc=f"CV {cfg.model}")
+    fold_fn = cv_fold if executor is None else importlib.import_module("spine_study.train").cv_fold   # an executor's workers import the exported function (in a notebook, cv_fold is its own)
+    res = run_folds(splits, partial(fold_fn, X=X, y=y, ids=ids, cfg=cfg), executor, progress, desc=f"CV {cfg.model}")
     pred_df = pd.concat([r[0] for r in res], ignore_index=True)
     if per_patient: pred_df = patient_level(pred_df)
     out = (pred_df, pd.concat([r[1] for r in res], ignore_index=True))
@@ -443,6 +445,7 @@ def prepare_inputs(data_dir=None, metadata=None, # the cohort (None: the embedde
                    n_slices=None, out_size=None, norm=None, guide=None, align=None, # plan overrides (None: from the data)
                    landmarks: str = "auto", landmark_model=None, # where the L1-L5 centres come from (localise.guide_landmarks)
                    protocol: str | None = None,  # "seed_original": the network gets original_inputs (n_slices, out_size, norm are theirs)
+                   executor=None,  # preprocess_cohort: the scans to build on this executor (None: its local pool)
                   ) -> StudyInputs:
     "Read and validate the cohort, place the crops on L1-L5 centres, preprocess (cached) and measure the QC gates."
     from spine_study.localise import guide_landmarks
@@ -453,7 +456,7 @@ def prepare_inputs(data_dir=None, metadata=None, # the cohort (None: the embedde
     fp = dataset_fingerprint(cohort)
     plan = plan_from_fingerprint(fp, n_slices=n_slices, out_size=out_size, norm=norm, guide=guide, align=align)
     centres, centres_from, lm_problems = guide_landmarks(cohort, landmarks, landmark_model)
-    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=centres)
+    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=centres, executor=executor)
     problems = problems_table([*cohort.problems, *lm_problems, *qc_problems(prep.table)])
     whole = None if orig is None else original_inputs(cohort, **orig)
     return StudyInputs(cohort, fp, plan, prep, centres, centres_from, problems, qc_summary(prep.table), orig, whole)
@@ -602,20 +605,24 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
                 n_slices=None, out_size=None, norm=None, landmarks: str = "auto", landmark_model=None, guide=None, align=None,
                 baselines: bool = True, n_boot: int = 2000, protocol: str | None = None, executor=None,
                 num_threads: int | None = None,  # torch CPU threads while training (None: the recipe's, 1)
+                cluster: str | None = None,  # None: `executor` as given; "local:N" or "tcp://host:port": the scans and folds on a Dask cluster (core.cluster_executor)
                 **ignored,  # other notebook parameters (reports_dir)
                ) -> TrainingStudy:
     "The 03_train study with the notebook's parameters: inputs, splits, the model, its evaluation and the paired baselines."
     t0 = time.time()
-    from spine_study.core import pick_device
+    from spine_study.core import cluster_executor, pick_device
     dev = pick_device(device)
+    if cluster is not None and executor is not None: raise ValueError(f"train_study takes an executor or a cluster, not both (cluster={cluster!r})")
     site_of = sheet_sites(data_dir, metadata) if split == "site" else None   # no Site column: stop before any preprocessing
-    inp = prepare_inputs(data_dir, metadata, n_slices, out_size, norm, guide, align, landmarks, landmark_model, protocol)
-    sites = None if site_of is None else site_of.reindex(inp.ids).fillna("").to_numpy(str)
-    splits, ho = study_splits(inp.ids, inp.y, split, folds, repeats, seed, sites)
-    rec = dict(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, dropout=dropout, augment=augment,
-               target_norm=target_norm, scheduler=scheduler, early_stopping_patience=early_stopping, grad_clip=grad_clip, pretrained=pretrained,
-               num_threads=num_threads)
-    fitted = fit_study_model(inp, splits, ho, model, rec, seed, dev, executor, protocol)
+    with cluster_executor(cluster) as ex:   # None: nothing started, `executor` as given (None: the folds here, one after another)
+        executor = executor if cluster is None else ex
+        inp = prepare_inputs(data_dir, metadata, n_slices, out_size, norm, guide, align, landmarks, landmark_model, protocol, ex)   # scans to build: on the cluster's workers
+        sites = None if site_of is None else site_of.reindex(inp.ids).fillna("").to_numpy(str)
+        splits, ho = study_splits(inp.ids, inp.y, split, folds, repeats, seed, sites)
+        rec = dict(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, dropout=dropout, augment=augment,
+                   target_norm=target_norm, scheduler=scheduler, early_stopping_patience=early_stopping, grad_clip=grad_clip, pretrained=pretrained,
+                   num_threads=num_threads)
+        fitted = fit_study_model(inp, splits, ho, model, rec, seed, dev, executor, protocol)
     pp, m = evaluate(fitted.pred, inp.y, inp.ids, splits, n_boot=n_boot, seed=seed)
     comp, base_pp = baseline_comparison(inp, splits, pp, m, model, epochs, seed, dev, n_boot, baselines)
     metrics = study_metrics(inp, model, split, m, comp)

@@ -511,6 +511,7 @@ def methods_section(doc: Doc, ch: dict):
 FIGURE_CAPTIONS = {  # a run's figure -> what it shows, where the file name alone does not say
     "pred_vs_true": "predicted vs true BMD per patient (the identity line: perfect calibration; the grey line: the mean predictor) and, "
                     "beside it, Bland-Altman (differences against means, the bias and the 95 % limits of agreement)",
+    "calibration": "calibration: mean true BMD in ten bins of the prediction (95 % CI) against the mean prediction, the identity and the fitted calibration line",
     "learning_curves": "training and validation loss per epoch of each fold"}
 
 def results_section(doc: Doc, ch: dict):

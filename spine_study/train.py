@@ -26,11 +26,11 @@ __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'PROTOCOLS', 'ORIGINAL_NORMS', 'SPLIT
            'BASELINE_STATS', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'ACQUISITION_COLUMNS', 'shift_slices', 'rotate_scale',
            'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit',
            'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model', 'load_model', 'check_protocol',
-           'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions', 'bland_altman', 'plot_learning_curves',
-           'StudyInputs', 'original_inputs', 'prepare_inputs', 'study_splits', 'sheet_sites', 'site_splits', 'site_key',
-           'site_metrics', 'FittedStudyModel', 'fit_study_model', 'baseline_comparison', 'TrainingStudy',
-           'study_metrics', 'train_study', 'member_path', 'plan_record', 'training_command', 'acquisition_ranges',
-           'model_card', 'record_training_study']
+           'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions', 'bland_altman', 'plot_calibration',
+           'plot_learning_curves', 'StudyInputs', 'original_inputs', 'prepare_inputs', 'study_splits', 'sheet_sites',
+           'site_splits', 'site_key', 'site_metrics', 'FittedStudyModel', 'fit_study_model', 'baseline_comparison',
+           'TrainingStudy', 'study_metrics', 'train_study', 'member_path', 'plan_record', 'training_command',
+           'acquisition_ranges', 'model_card', 'record_training_study']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -371,6 +371,24 @@ def bland_altman(ax, pp: pd.DataFrame, # per patient: y_true, y_pred
     for v, ls in ((m["bias"], "-"), (m["loa_low"], "--"), (m["loa_high"], "--")): ax.axhline(v, color="k", ls=ls, lw=1)
     ax.set(xlabel="mean of true and predicted (g/cm²)", ylabel="predicted − true (g/cm²)")
     ax.set_title(f"Bland–Altman: bias {m['bias']:+.3f}, limits [{m['loa_low']:.3f}, {m['loa_high']:.3f}]", fontsize=8)
+
+def plot_calibration(pp: pd.DataFrame, # per patient: y_true, y_pred
+                     m: dict,          # metrics_with_ci of the same patients (calibration_slope, calibration_intercept and their CIs)
+                     bins: int = 10):
+    "Calibration: mean true BMD against mean predicted BMD in bins of the prediction (deciles; 95 % CI of each bin's mean), the identity and the fitted calibration line."
+    import matplotlib.pyplot as plt
+    g = pp.assign(bin=pd.qcut(pp.y_pred.rank(method="first"), min(bins, len(pp)), labels=False)).groupby("bin")
+    x, y, se = g.y_pred.mean(), g.y_true.mean(), g.y_true.std(ddof=1) / np.sqrt(g.size())
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    lo, hi = min(x.min(), y.min()) - 0.05, max(x.max(), y.max()) + 0.05
+    ax.errorbar(x, y, yerr=1.96 * se.fillna(0), fmt="o", capsize=3, label=f"{len(x)} bins of the prediction (mean, 95 % CI)")
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity (perfect calibration)")
+    xs = np.array([lo, hi]); ax.plot(xs, m["calibration_intercept"] + m["calibration_slope"] * xs, color="C3", lw=1.2,
+                                     label="fitted: true = a + b · predicted")
+    ci = m.get("calibration_slope_ci95") or [float("nan")] * 2
+    ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="predicted BMD (g/cm²)", ylabel="true BMD (g/cm²)")
+    ax.set_title(f"calibration slope {m['calibration_slope']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}], intercept {m['calibration_intercept']:+.3f}", fontsize=8)
+    ax.legend(fontsize=7); fig.tight_layout(); return fig
 
 def plot_learning_curves(history: pd.DataFrame):
     "Training and validation loss per epoch, one line per fold (and repeat)."
@@ -743,7 +761,8 @@ def record_training_study(run, study: TrainingStudy,
                    "comparison.csv")
     run.save_table(study.predictions, "predictions.csv"); run.save_table(study.per_patient, "predictions_per_patient.csv")
     if f.history is not None: run.save_table(f.history, "history.csv")
-    figs = {"pred_vs_true": plot_predictions(study.per_patient, study.metrics, f"{study.model} ({study.split})")}
+    figs = {"pred_vs_true": plot_predictions(study.per_patient, study.metrics, f"{study.model} ({study.split})"),
+            "calibration": plot_calibration(study.per_patient, study.metrics)}
     if f.history is not None: figs["learning_curves"] = plot_learning_curves(f.history)
     for name, fig in figs.items(): run.save_figure(fig, name)
     if close: plt.close("all")

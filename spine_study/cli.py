@@ -263,13 +263,14 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
     return out
 
 # %% ../nbs/90_cli.ipynb
-def index_labels(reports_dir: str | Path = "reports") -> tuple:
+def index_labels(reports_dir: str | Path = "reports",
+                 runs: list | None = None, # report.complete_runs(reports_dir), when the caller has read them already
+                ) -> tuple:
     "(describe, groups): run id -> the run in words, and run id -> its index group (study / ablation / factorial; the rest: other)."
     from spine_study.report import complete_runs, describe_run, find_chains
-    from spine_study.cli import (ABLATION, _complete_train_runs, ablation_params, factorial_arms,   # defined further down this notebook
-                                 find_run)
-    runs = complete_runs(reports_dir); by_name = {r.name: r for r in runs}
-    groups, train = {}, _complete_train_runs(reports_dir)
+    from spine_study.cli import ABLATION, ablation_params, factorial_arms, find_run   # defined further down this notebook
+    runs = complete_runs(reports_dir) if runs is None else runs; by_name = {r.name: r for r in runs}
+    groups, train = {}, [(r.path, r.params) for r in runs if r.stem == "03_train"]   # what _complete_train_runs reads, read once
     for label, params in ABLATION:
         hit = find_run(ablation_params(label, params), reports_dir, train)
         if hit is not None: groups[hit.name] = "ablation"
@@ -286,12 +287,13 @@ def write_study_index(reports_dir: str | Path = "reports",
                       render: bool = False, # make the notebook page of every complete run that lacks one (default: the study's runs)
                      ) -> Path:
     "Write reports/index.md and index.html with every complete run described and grouped (core.write_index); the markdown path."
-    from spine_study.core import list_runs, render_notebook_html
-    describe, groups = index_labels(reports_dir)
-    runs = list_runs(reports_dir); root = resolve_reports_dir(reports_dir) / "runs"
-    for r in runs[runs.state == "complete"].itertuples():   # pages are made once, when first needed (a few seconds each)
-        nb = root / r.run / f"{r.notebook}.ipynb"
-        if (render or groups.get(r.run) == "study") and nb.is_file() and not nb.with_suffix(".html").is_file(): render_notebook_html(nb)
+    from spine_study.core import render_notebook_html
+    from spine_study.report import complete_runs
+    runs = complete_runs(reports_dir)   # every complete run's files, read once for the labels and the pages
+    describe, groups = index_labels(reports_dir, runs)
+    for r in runs:   # pages are made once, when first needed (a few seconds each)
+        nb = r.path / f"{r.stem}.ipynb"
+        if (render or groups.get(r.name) == "study") and nb.is_file() and not nb.with_suffix(".html").is_file(): render_notebook_html(nb)
     return write_index(reports_dir, describe, groups)
 
 # %% ../nbs/90_cli.ipynb

@@ -235,7 +235,7 @@ def _takes(nb: Path, name: str) -> bool:
     return name in pm.inspect_notebook(str(nb))
 
 def _run_chain(chain: list,        # [(stem, params), ...] run in this order
-               common: dict,       # parameters added to every run (reports_dir)
+               common: dict,       # parameters added to every run that takes them (reports_dir, cluster)
                log_output: bool = False,
                runner=None,        # (stem, params, log_output) -> run dir; default run_notebook
               ) -> list:
@@ -248,7 +248,7 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
             print(f"[study] {stem}: notebook not written yet, skipped", file=sys.stderr); continue
         if not is_study_notebook(nb):
             print(f"[study] {stem}: has no `parameters` cell yet (functions only), skipped", file=sys.stderr); continue
-        p = {**params, **common}
+        p = {**params, **{k: v for k, v in common.items() if _takes(nb, k)}}   # cluster: only where there is such work
         if prev is not None and _takes(nb, "run_id"): p["run_id"] = prev.name   # analyse this chain's previous run
         if trained is not None and "model_run" not in p and _takes(nb, "model_run"): p["model_run"] = trained.name   # carry its model
         print(f"[study] {stem} {p or ''} ...", file=sys.stderr, flush=True)
@@ -301,11 +301,12 @@ def run_study(only: list | None = None, # notebook stems to run (default: all)
               log_output: bool = False, reports_dir: str = "reports",
               jobs: int | None = None,  # chains at a time, each in its own process (default: min(2, CPU cores))
               runner=None,              # (stem, params, log_output) -> run dir; for tests (None: run_notebook)
+              cluster: str | None = None, # a Dask scheduler (tcp://host:8786) or local:N, passed to the notebooks that take `cluster`
              ) -> list:
     "Run the study notebooks stage by stage, `jobs` chains at a time; write the index; return the run directories."
     from concurrent.futures import ProcessPoolExecutor
     jobs = jobs or min(2, os.cpu_count() or 1)
-    common = {"reports_dir": reports_dir} if reports_dir != "reports" else {}
+    common = {**({"reports_dir": reports_dir} if reports_dir != "reports" else {}), **({"cluster": cluster} if cluster else {})}
     done = []
     try:
         for stage in STUDY_PLAN:
@@ -698,6 +699,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("study", help="run every study notebook, then write the index")
     s.add_argument("--only", nargs="*"); s.add_argument("--log-output", action="store_true")
     s.add_argument("--reports-dir", default="reports")
+    s.add_argument("--cluster", default=None, help="a Dask scheduler (tcp://host:8786) or local:N for the notebooks with such work (02, 03)")
     s.add_argument("--jobs", type=int, default=None, help="chains of runs at a time (default: min(2, CPU cores))")
     ph = sub.add_parser("phantom", help="write the synthetic phantom cohort")
     ph.add_argument("out_dir"); ph.add_argument("--n", type=int, default=240); ph.add_argument("--seed", type=int, default=0)
@@ -718,6 +720,7 @@ def _parser() -> argparse.ArgumentParser:
     ab = sub.add_parser("ablation", help="run the ablation sweep of 03_train configurations, then write reports/ablation.md")
     ab.add_argument("--reports-dir", default="reports"); ab.add_argument("--jobs", type=int, default=1)
     ab.add_argument("--only", nargs="*", type=int, help="row numbers of ABLATION to run")
+    ab.add_argument("--cluster", default=None, help="a Dask scheduler (tcp://host:8786) or local:N for every row's preprocessing and folds")
     ab.add_argument("--table-only", action="store_true", help="only rebuild the table from existing runs")
     ab.add_argument("--redo", action="store_true", help="rerun rows that already have a matching complete run")
     ab.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="added to every row")
@@ -762,6 +765,10 @@ def main(argv: list | None = None) -> int:
         from spine_study.params import writable_problem
         if (why := writable_problem(a.reports_dir)):
             print(f"spine-study {a.cmd}: --reports-dir {a.reports_dir} cannot hold runs: {why}", file=sys.stderr); return 2
+    if getattr(a, "cluster", None) is not None:   # a malformed --cluster is refused before any run starts
+        from spine_study.core import parse_cluster
+        try: parse_cluster(a.cluster)
+        except ValueError as e: print(f"spine-study {a.cmd}: {e}", file=sys.stderr); return 2
     if a.cmd == "predict": a = predict_as_run(a)   # thin over `run 06_external`
     if a.cmd == "report": a = report_as_run(a)     # thin over `run 07_report`
     if a.cmd == "run":
@@ -775,7 +782,7 @@ def main(argv: list | None = None) -> int:
             return 128 + int(getattr(signal, e.signal)) if e.signal else 1   # as a shell reports a process ended by a signal
         _after_run(run_dir); print(run_dir); return 0
     if a.cmd == "study":
-        try: run_study(a.only, a.log_output, a.reports_dir, a.jobs)
+        try: run_study(a.only, a.log_output, a.reports_dir, a.jobs, cluster=a.cluster)
         except RunFailed as e:
             print(e, file=sys.stderr); return 128 + int(getattr(signal, e.signal)) if e.signal else 1
         return 0
@@ -799,5 +806,6 @@ def main(argv: list | None = None) -> int:
         print(write_study_index(a.reports_dir, a.render)); return 0
     if a.cmd == "ablation":
         if a.table_only: print(write_ablation(a.reports_dir)); return 0
-        print(run_ablation(a.reports_dir, a.jobs, a.only, parse_params(a.parameter), a.redo)); write_study_index(a.reports_dir); return 0
+        extra = {**parse_params(a.parameter), **({"cluster": a.cluster} if a.cluster else {})}
+        print(run_ablation(a.reports_dir, a.jobs, a.only, extra, a.redo)); write_study_index(a.reports_dir); return 0
     return 2

@@ -518,16 +518,14 @@ def factorial_arms() -> list:
 
 # %% ../nbs/90_cli.ipynb
 def _history_facts(run_dir: Path | None, y_var: float) -> dict:
-    "From a run's history.csv: epoch-1 training MSE / var(y), the best epoch and the last hidden layer's dead share at the end (medians over folds)."
+    "From a run's history.csv, through 04's `dynamics_summary`: epoch-1 training MSE / var(y), the best epoch and the last hidden layer's dead share at the end (medians over folds)."
     import pandas as pd
+    from spine_study.diagnostics import as_dynamics_history, dynamics_summary
     f = None if run_dir is None else run_dir / "history.csv"
     if f is None or not f.exists(): return {}
-    h = pd.read_csv(f); key = [c for c in ("repeat", "fold") if c in h]
-    g = h.sort_values("epoch").groupby(key) if key else h.sort_values("epoch").groupby(lambda _: 0)
-    dead = [c for c in h if c.startswith("dead_")]
-    out = {"first_epoch_mse_ratio": float(g.train_mse_g2.first().median() / y_var) if "train_mse_g2" in h else float("nan"),
-           "best_epoch": float(h[h.best.astype(bool)].epoch.median()) if "best" in h else float("nan")}
-    if dead: out["dead_last_hidden_at_end"] = float(g[dead[-1]].last().median())
+    s = dynamics_summary(as_dynamics_history(pd.read_csv(f)), y_var)
+    out = {"first_epoch_mse_ratio": s["first_epoch_loss_ratio"], "best_epoch": float(pd.Series(s["best_val_epoch"]).median())}
+    if "dead_last_hidden_at_end" in s: out["dead_last_hidden_at_end"] = s["dead_last_hidden_at_end"]
     return out
 
 def factorial_table(reports_dir: str | Path = "reports", n_boot: int = 2000) -> tuple:

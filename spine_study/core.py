@@ -113,6 +113,11 @@ def parse_cluster(cluster: str | None, # the notebooks' `cluster` parameter
     raise ValueError(f"cluster={cluster!r} is not a cluster: give {CLUSTER_FORMS}, or None for the local pool")
 
 # %% ../nbs/00_core.ipynb
+def _with_client(client):
+    "The client's concurrent.futures executor, carrying the client (engine.run_folds scatters shared data through it)."
+    ex = client.get_executor(); ex.client = client
+    return ex
+
 @contextlib.contextmanager
 def cluster_executor(cluster: str | None = None, # None, "local:N" or "tcp://host:port" (parse_cluster)
                      timeout_s: float = 10,      # how long a scheduler may take to answer
@@ -126,7 +131,7 @@ def cluster_executor(cluster: str | None = None, # None, "local:N" or "tcp://hos
                           "(or install spine-study with its [cluster] extra)") from e
     if what[0] == "local":
         with LocalCluster(n_workers=what[1], threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as client:
-            yield client.get_executor()
+            yield _with_client(client)
         return
     try: client = Client(what[1], timeout=timeout_s)
     except (OSError, TimeoutError) as e:   # refused, unknown host, or silence: Dask says "Timed out trying to connect"
@@ -134,7 +139,7 @@ def cluster_executor(cluster: str | None = None, # None, "local:N" or "tcp://hos
                               f"Start one there (`dask scheduler --port {what[1].rsplit(':', 1)[1]}`, then `dask worker {what[1]}` on each "
                               "machine; or dask-jobqueue / dask-kubernetes), check the address and that its port is reachable "
                               "from here, or leave cluster=None for the local pool") from e
-    with client: yield client.get_executor()
+    with client: yield _with_client(client)
 
 # %% ../nbs/00_core.ipynb
 def _jsonable(o):

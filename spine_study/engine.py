@@ -5,11 +5,13 @@
 # %% ../nbs/02e_engine.ipynb 2
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -181,14 +183,24 @@ def fit_loop(model: nn.Module,            # built and on its device (inside `ses
     return model.eval(), hist
 
 # %% ../nbs/02e_engine.ipynb
+def _call_with(fn: Callable, task, shared: dict):
+    "fn(task, **shared): one task on a worker, with the arguments every task shares."
+    return fn(task, **shared)
+
 def run_folds(tasks: list,          # independent tasks, e.g. the split dicts of metrics.cv_splits
-              fn: Callable,         # fn(task) -> result; must not depend on the other tasks
+              fn: Callable,         # fn(task, **shared) -> result; must not depend on the other tasks
               executor=None,        # None: in this process, in order; else anything with .map(fn, tasks)
               progress: bool = False, desc: str = "folds",
+              shared: dict | None = None,  # keyword arguments every task gets (the cohort's arrays, the config)
              ) -> list:             # results, in the order of `tasks`
     "Run fn on every task (locally or on an executor) and return the results in task order."
-    if executor is not None: return list(executor.map(fn, tasks))
-    return [fn(t) for t in tqdm(tasks, disable=not progress, desc=desc, leave=False)]
+    shared = shared or {}
+    if executor is None: return [fn(t, **shared) for t in tqdm(tasks, disable=not progress, desc=desc, leave=False)]
+    client = getattr(executor, "client", None)   # core.cluster_executor's: a Dask client
+    if client is None or not shared: return list(executor.map(partial(fn, **shared), tasks))
+    futures = client.scatter(shared)             # sent to the cluster once, not pickled into every task
+    call = importlib.import_module("spine_study.engine")._call_with   # importable by the workers (in a notebook, _call_with is its own)
+    return list(executor.map(call, [fn] * len(tasks), tasks, [futures] * len(tasks)))
 
 # %% ../nbs/02e_engine.ipynb
 CHECKPOINT_FORMAT = "spine-study checkpoint 1"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from functools import partial
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -249,7 +248,7 @@ def cross_validate(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # slabs, BMD (
     "Out-of-fold predictions (contract format) and per-epoch histories of every fold."
     y, ids = np.asarray(y, np.float64), np.asarray(ids)
     fold_fn = cv_fold if executor is None else importlib.import_module("spine_study.train").cv_fold   # an executor's workers import the exported function (in a notebook, cv_fold is its own)
-    res = run_folds(splits, partial(fold_fn, X=X, y=y, ids=ids, cfg=cfg), executor, progress, desc=f"CV {cfg.model}")
+    res = run_folds(splits, fold_fn, executor, progress, desc=f"CV {cfg.model}", shared=dict(X=X, y=y, ids=ids, cfg=cfg))   # on a cluster, sent once
     pred_df = pd.concat([r[0] for r in res], ignore_index=True)
     if per_patient: pred_df = patient_level(pred_df)
     out = (pred_df, pd.concat([r[1] for r in res], ignore_index=True))

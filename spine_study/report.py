@@ -556,7 +556,7 @@ def original_section(doc: Doc, ch: dict):
 
 def _original_diagnosis(doc: Doc, ch: dict, sd, key: str):
     "One diagnosis of an original-network run: its verdict, the published signature beside it, Murphy terms and split luck."
-    doc.h(3, f"Diagnosis: {CHAINS[key][1]}", key)
+    doc.h(3, CHAINS[key][1][:1].upper() + CHAINS[key][1][1:], key)   # "Diagnosis of the ..."
     if sd is None: doc.not_run(key, ch); return
     if sd.has("verdict.md"):
         text = (sd.path / "verdict.md").read_text(encoding="utf-8").strip()

@@ -229,10 +229,10 @@ STUDY_PLAN = [[[0, 1]],                 # stages (in order) of chains (in parall
               [[8]]]
 
 # %% ../nbs/90_cli.ipynb
-def _takes(nb: Path, name: str) -> bool:
-    "Whether a notebook has the parameter `name`."
+def _parameter_names(nb: Path) -> set:
+    "The names of a notebook's papermill parameters."
     import papermill as pm
-    return name in pm.inspect_notebook(str(nb))
+    return set(pm.inspect_notebook(str(nb)))
 
 def _run_chain(chain: list,        # [(stem, params), ...] run in this order
                common: dict,       # parameters added to every run that takes them (reports_dir, cluster)
@@ -248,9 +248,10 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
             print(f"[study] {stem}: notebook not written yet, skipped", file=sys.stderr); continue
         if not is_study_notebook(nb):
             print(f"[study] {stem}: has no `parameters` cell yet (functions only), skipped", file=sys.stderr); continue
-        p = {**params, **{k: v for k, v in common.items() if _takes(nb, k)}}   # cluster: only where there is such work
-        if prev is not None and _takes(nb, "run_id"): p["run_id"] = prev.name   # analyse this chain's previous run
-        if trained is not None and "model_run" not in p and _takes(nb, "model_run"): p["model_run"] = trained.name   # carry its model
+        takes = _parameter_names(nb)   # the notebook read once
+        p = {**params, **{k: v for k, v in common.items() if k in takes}}   # cluster: only where there is such work
+        if prev is not None and "run_id" in takes: p["run_id"] = prev.name   # analyse this chain's previous run
+        if trained is not None and "model_run" not in p and "model_run" in takes: p["model_run"] = trained.name   # carry its model
         print(f"[study] {stem} {p or ''} ...", file=sys.stderr, flush=True)
         try: prev = Path(runner(stem, p, log_output))
         except Exception as e:

@@ -26,15 +26,15 @@ from .data import dataset_fingerprint, load_cohort, phantom_truth, resolve_data_
 from .readers import find_series, read_scan
 
 # %% auto 0
-__all__ = ['NORM_METHODS', 'MIN_TARGET_SPACING_MM', 'PREPROCESS_VERSION', 'GUIDES', 'QC_GATES', 'QC_LIMITS', 'spine_content',
-           'midsagittal_index', 'mid_slice', 'canal_mask', 'locate_lumbar_spine', 'box_contains', 'mid_sagittal_slab',
-           'crop_box', 'resample_inplane', 'spine_frame', 'frame_uv', 'aligned_crop', 'canal_corridor',
-           'reference_canal', 'csf_reference', 'normalize', 'PreprocessPlan', 'norm_reason', 'target_spacing',
-           'plan_from_fingerprint', 'disc_mask', 'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary',
-           'qc_problems', 'qc_alarm', 'landmark_centres', 'read_series', 'prepare_scan', 'file_sha256',
-           'files_fingerprint', 'cache_key', 'Prepared', 'preprocess_cohort', 'landmarks_file', 'whole_slices',
-           'original_slices', 'plot_before_after', 'plot_boxes', 'plot_intensity_by_site', 'preprocess_metrics',
-           'PreprocessStudy', 'preprocess_study']
+__all__ = ['VERTEBRA_LEVELS', 'NORM_METHODS', 'MIN_TARGET_SPACING_MM', 'PREPROCESS_VERSION', 'ALIGNS', 'GUIDES', 'QC_GATES',
+           'QC_LIMITS', 'spine_content', 'midsagittal_index', 'mid_slice', 'canal_mask', 'locate_lumbar_spine',
+           'box_contains', 'mid_sagittal_slab', 'crop_box', 'resample_inplane', 'spine_frame', 'frame_uv',
+           'aligned_crop', 'vertebra_frames', 'vertebra_patches', 'canal_corridor', 'reference_canal', 'csf_reference',
+           'normalize', 'PreprocessPlan', 'norm_reason', 'target_spacing', 'plan_from_fingerprint', 'disc_mask',
+           'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary', 'qc_problems', 'qc_alarm',
+           'landmark_centres', 'read_series', 'prepare_scan', 'file_sha256', 'files_fingerprint', 'cache_key',
+           'Prepared', 'preprocess_cohort', 'landmarks_file', 'whole_slices', 'original_slices', 'plot_before_after',
+           'plot_boxes', 'plot_intensity_by_site', 'preprocess_metrics', 'PreprocessStudy', 'preprocess_study']
 
 # %% ../nbs/02_preprocess.ipynb
 def _scaled(vol: np.ndarray) -> np.ndarray:
@@ -208,6 +208,33 @@ def aligned_crop(x: np.ndarray,  # (..., rows, cols) slab or slice
                                    cval=float(s.min())) for s in flat]
     return np.stack(out).reshape(x.shape[:-2] + (out_size, out_size)).astype(np.float32)
 
+VERTEBRA_LEVELS = 4  # per-vertebra patches: L1..L4, the levels a lumbar DXA report averages
+
+def vertebra_frames(centres_rc: np.ndarray,  # (n, 2) row, col of the L1..L5 centres on one slice
+                    spacing_rc_mm: tuple,  # (row, col) pixel size
+                    levels: int = VERTEBRA_LEVELS,  # frames for the first `levels` centres
+                    ) -> list:
+    "One frame per vertebra (as spine_frame): its centre, the spine's local axis (from its neighbours' centres), across it."
+    p = np.asarray(centres_rc, float).reshape(-1, 2) * np.asarray(spacing_rc_mm, float)
+    out = []
+    for i in range(min(levels, len(p))):
+        d = p[min(i + 1, len(p) - 1)] - p[max(i - 1, 0)]
+        d = d / np.linalg.norm(d) if np.linalg.norm(d) > 0 else np.array([1.0, 0.0])
+        if d[0] < 0: d = -d
+        out.append((p[i], d, np.array([-d[1], d[0]])))
+    return out
+
+def vertebra_patches(x: np.ndarray,  # (..., rows, cols) slab or slice
+                     spacing_rc_mm: tuple,  # (row, col) pixel size
+                     centres_rc: np.ndarray,  # (n >= levels, 2) row, col of the L1.. centres
+                     patch_mm: float,  # side of each square patch
+                     patch_px: int,  # pixels per side of each patch
+                     levels: int = VERTEBRA_LEVELS,  # patches, from L1 down
+                     ) -> np.ndarray:
+    "(..., levels * patch_px, patch_px): a square on each vertebra, rotated to the local axis, stacked L1 (top) to L4: the spine straightened."
+    return np.concatenate([aligned_crop(x, spacing_rc_mm, f, patch_mm, patch_px)
+                           for f in vertebra_frames(centres_rc, spacing_rc_mm, levels)], axis=-2)
+
 def canal_corridor(shape: tuple,  # (rows, cols) of the slice
                    spacing_rc_mm: tuple,  # (row, col) pixel size
                    frame: tuple,  # from spine_frame
@@ -265,6 +292,7 @@ def normalize(x: np.ndarray,  # image, slab or crop
 MIN_TARGET_SPACING_MM = 2.0  # finer cohorts are resampled to this: BMD is a marrow signal, not a fine structure
 PREPROCESS_VERSION = "3"  # bump when the preprocessing code changes what it writes: invalidates every cache
 
+ALIGNS = ("spine", "none", "vertebrae")  # one crop rotated to the L1-L5 axis; one crop on the image axes; a patch per vertebra (L1-L4)
 GUIDES = ("landmarks", "image")  # L1-L5 centres (true or predicted) when a scan has them, else the image heuristic; or the image heuristic always
 
 @dataclass
@@ -276,7 +304,7 @@ class PreprocessPlan:
     out_size: int = 96  # output pixels per side
     norm: str = "reference"  # one of NORM_METHODS
     guide: str = "landmarks"  # one of GUIDES: where the crop and the CSF search come from
-    align: str = "spine"  # "spine": crop rotated to the L1-L5 axis; "none": image axes
+    align: str = "spine"  # one of ALIGNS ("vertebrae": crop_mm / out_size are each patch's side)
     version: str = PREPROCESS_VERSION  # preprocessing code version
     reasons: dict = field(default_factory=dict, compare=False)  # field -> why this value
 
@@ -318,13 +346,19 @@ def plan_from_fingerprint(fingerprint: dict,  # from spine_study.data.dataset_fi
     if bad := set(ov) - set(PreprocessPlan.__dataclass_fields__) - {"reasons"}: raise TypeError(f"unknown plan fields {sorted(bad)}")
     why = {}
     sp, why["target_spacing_mm"] = target_spacing(fingerprint, ov)
-    crop = ov.get("crop_mm", 220.0)
+    align = ov.get("align", "spine")
+    if align not in ALIGNS: raise ValueError(f"align must be one of {ALIGNS}, got {align!r}")
+    crop = ov.get("crop_mm", 48.0 if align == "vertebrae" else 220.0)
     why["crop_mm"] = "given" if "crop_mm" in ov else (
+        "the side of each vertebra's patch: a lumbar body is ~27-35 mm tall and ~35-45 mm deep, so 48 mm holds it with its "
+        "endplates and a rim of disc, and little else" if align == "vertebrae" else
         "L1-L5 centres span ~150 mm cranio-caudally in adults (5 bodies of ~27 mm, 4 discs of ~9 mm); 220 mm keeps >= 35 mm "
         "beyond L1 and L5 when the crop is centred on them; the run's qc_crop_fraction says how often all five were inside")
-    size = ov.get("out_size", int(16 * np.ceil(crop / sp / 16)))
+    mult = 8 if align == "vertebrae" else 16
+    size = ov.get("out_size", int(mult * np.ceil(crop / sp / mult)))
     why["out_size"] = "given" if "out_size" in ov else (
-        f"crop_mm / target_spacing_mm = {crop / sp:.1f} px, rounded up to a multiple of 16 (4 poolings of a CNN); the crop is resampled to it")
+        f"crop_mm / target_spacing_mm = {crop / sp:.1f} px, rounded up to a multiple of {mult} (poolings of a CNN); the "
+        + ("patches are resampled to it and stacked L1 to L4" if align == "vertebrae" else "crop is resampled to it"))
     n_min = int(fingerprint.get("n_slices", {}).get("min", 15))
     ns = ov.get("n_slices", 5)
     why["n_slices"] = "given" if "n_slices" in ov else (
@@ -338,8 +372,6 @@ def plan_from_fingerprint(fingerprint: dict,  # from spine_study.data.dataset_fi
     why["guide"] = "given" if "guide" in ov else (
         "crop, CSF search and body ROIs placed from the L1-L5 centres (landmarks.csv, else a landmark model); the image "
         "heuristic only for scans without centres: it is tuned to one simulator and missed the spine on another")
-    align = ov.get("align", "spine")
-    if align not in ("spine", "none"): raise ValueError(f"align must be 'spine' or 'none', got {align!r}")
     why["align"] = "given" if "align" in ov else "rotate the crop to the L1-L5 axis: the same anatomy at the same pixels whatever the tilt and lordosis"
     why["version"] = "preprocessing code version (part of the cache key)"
     return PreprocessPlan(float(sp), int(ns), float(crop), int(size), norm, guide, align, ov.get("version", PREPROCESS_VERSION), why)
@@ -353,13 +385,15 @@ def disc_mask(shape: tuple, points_rc: np.ndarray, radius_mm: float, spacing_rc_
         m |= ((rr - r) * spacing_rc_mm[0]) ** 2 + ((cc - c) * spacing_rc_mm[1]) ** 2 <= radius_mm ** 2
     return m
 
-def image_body_points(slice2d: np.ndarray, spacing_rc_mm: tuple, mask: np.ndarray | None = None) -> np.ndarray:
-    "(n, 2) row, col points along the body line 25 mm in front of the canal, ±60 mm around its middle."
+def image_body_points(slice2d: np.ndarray, spacing_rc_mm: tuple, mask: np.ndarray | None = None,
+                      offsets_mm=np.arange(-60, 61, 5),  # along the canal, from its middle
+                      ) -> np.ndarray:
+    "(n, 2) row, col points along the body line 25 mm in front of the canal, at `offsets_mm` (±60 mm) around its middle."
     sp = np.asarray(spacing_rc_mm, float)
     m = canal_mask(slice2d, sp) if mask is None else mask
     if m.sum() < 10: return np.empty((0, 2))
     r, c = np.nonzero(m); fit = np.polyfit(r, c, 2)
-    rows = (r.min() + r.max()) / 2 + np.arange(-60, 61, 5) / sp[0]
+    rows = (r.min() + r.max()) / 2 + np.asarray(offsets_mm, float) / sp[0]
     return np.column_stack([rows, np.polyval(fit, rows) - 25 / sp[1]])
 
 # %% ../nbs/02_preprocess.ipynb
@@ -463,23 +497,39 @@ def read_series(path: str | Path, scan_label: str | None = None):
     return read_scan(match[0])
 
 # %% ../nbs/02_preprocess.ipynb
+def _patches_hold(centres_rc: np.ndarray, frames: list, sp: np.ndarray, patch_mm: float) -> bool:
+    "Each vertebra's centre inside its own patch."
+    return bool(all(max(abs(u), abs(v)) < patch_mm / 2 for f, c in zip(frames, centres_rc)
+                    for u, v in [np.ravel(frame_uv(c, sp, f))]))
+
 def _place_crop(vol: np.ndarray, sp: np.ndarray, plan: PreprocessPlan, centres: np.ndarray | None, scan) -> dict:
     "Mid-sagittal index, canal mask, crop and placement of one scan: from the centres when the plan says so and they exist."
+    patches = plan.align == "vertebrae"
     if plan.guide == "landmarks" and centres is not None:
         k = float(np.median(centres[:, 0])); img = vol[int(np.clip(mid_slice(k), 0, len(vol) - 1))]
-        frame = spine_frame(centres[:, 1:], sp, rotate=plan.align == "spine")
-        canal = reference_canal(img, sp, centres[:, 1:], rotate=plan.align == "spine")
-        crop = aligned_crop(mid_sagittal_slab(vol, k, plan.n_slices), sp, frame, plan.crop_mm, plan.out_size)
-        u, v = frame_uv(centres[:, 1:], sp, frame)
-        inside = bool((np.maximum(np.abs(u), np.abs(v)) < plan.crop_mm / 2).all())
+        frame = spine_frame(centres[:, 1:], sp, rotate=plan.align != "none")
+        canal = reference_canal(img, sp, centres[:, 1:], rotate=plan.align != "none")
+        slab = mid_sagittal_slab(vol, k, plan.n_slices)
+        if patches:   # each patch is centred on its own vertebra: qc_crop holds by construction
+            crop, inside = vertebra_patches(slab, sp, centres[:, 1:], plan.crop_mm, plan.out_size), True
+        else:
+            crop = aligned_crop(slab, sp, frame, plan.crop_mm, plan.out_size)
+            u, v = frame_uv(centres[:, 1:], sp, frame)
+            inside = bool((np.maximum(np.abs(u), np.abs(v)) < plan.crop_mm / 2).all())
         angle = float(np.degrees(np.arctan2(frame[1][1], frame[1][0])))
         return dict(k=k, img=img, canal=canal, crop=crop, crop_from="landmarks", inside=inside,
                     centre_rc=frame[0] / sp, angle=angle)
     k = midsagittal_index(vol, scan.spacing_mm); img = vol[mid_slice(k)]
     canal = canal_mask(img, sp)   # the slow step at sub-millimetre spacing: computed once, shared below
+    slab = mid_sagittal_slab(vol, k, plan.n_slices)
+    if patches:   # no centres: where L1-L4 would lie on the body line in front of the canal, 36 mm apart around its middle
+        pts = image_body_points(img, sp, canal, offsets_mm=(-72, -36, 0, 36))
+        if len(pts) < VERTEBRA_LEVELS: pts = np.column_stack([img.shape[0] / 2 + np.array([-72, -36, 0, 36]) / sp[0], np.full(4, img.shape[1] / 2)])
+        crop = vertebra_patches(slab, sp, pts, plan.crop_mm, plan.out_size)
+        inside = None if centres is None else _patches_hold(centres[:VERTEBRA_LEVELS, 1:], vertebra_frames(pts, sp), sp, plan.crop_mm)
+        return dict(k=k, img=img, canal=canal, crop=crop, crop_from="image", inside=inside, centre_rc=pts.mean(0), angle=0.0)
     box = locate_lumbar_spine(img, sp, plan.crop_mm, canal=canal)
-    crop = resample_inplane(crop_box(mid_sagittal_slab(vol, k, plan.n_slices), box), sp, plan.crop_mm / plan.out_size,
-                            (plan.out_size, plan.out_size))
+    crop = resample_inplane(crop_box(slab, box), sp, plan.crop_mm / plan.out_size, (plan.out_size, plan.out_size))
     inside = None if centres is None else bool(box_contains(box, centres[:, 1:]).all())
     return dict(k=k, img=img, canal=canal, crop=crop, crop_from="image", inside=inside,
                 centre_rc=np.array([(box[0] + box[1]) / 2, (box[2] + box[3]) / 2]), angle=0.0)

@@ -352,6 +352,7 @@ ABLATION = [  # (label, 03_train parameters); ABLATION_CV is added to every row 
     ("all combined + transfer learning (independent cohort)", {"pretrained": TRANSFER, "lr": 3e-4}),
     ("all combined, crop from the image heuristic (not the L1-L5 centres)", {"guide": "image"}),
     ("all combined, crop not rotated to the spine", {"align": "none"}),
+    ("all combined, per-vertebra patches (L1-L4) instead of one crop", {"align": "vertebrae"}),
     ("all combined, centres predicted by the phantom landmark model", {"landmarks": "predicted"}),
 ]
 

@@ -50,12 +50,13 @@ __all__ = ['ORIGINAL_README', 'ORIGINAL_PUBLISHED', 'ORIGINAL_EXAMPLES', 'EXTRAP
            'prediction_permutation_test', 'learning_curve', 'learning_curve_slope', 'inverse_power_law',
            'extrapolate_learning_curve', 'plot_learning_curve', 'dynamics_summary', 'as_dynamics_history',
            'plot_dynamics', 'plot_dead_units', 'patient_overlap', 'patient_attributes', 'subgroup_errors',
-           'plot_subgroup_errors', 'cam_layer', 'input_gradients', 'grad_cam', 'body_band_mask', 'saliency_on_mask',
-           'plot_saliency', 'OutputProbe', 'output_probe', 'Facts', 'FailureCheck', 'failure_check', 'failure_checks',
-           'verdict', 'resolve_train_run', 'read_train_run', 'prediction_rows', 'rebuild_run_data', 'AnalysedRun',
-           'load_analysed_run', 'data_field', 'record_metrics', 'SubsetLuck', 'HoldoutParts', 'SplitLuck',
-           'PermutationTests', 'LearningCurves', 'Dynamics', 'Saliency', 'Timer', 'Diagnosis', 'original_signature',
-           'diagnosis_tables', 'diagnose', 'diagnosis_figures', 'save_diagnosis', 'run_study_part']
+           'plot_subgroup_errors', 'cam_layer', 'input_gradients', 'grad_cam', 'body_band_mask', 'patch_band_mask',
+           'saliency_on_mask', 'plot_saliency', 'OutputProbe', 'output_probe', 'Facts', 'FailureCheck', 'failure_check',
+           'failure_checks', 'verdict', 'resolve_train_run', 'read_train_run', 'prediction_rows', 'rebuild_run_data',
+           'AnalysedRun', 'load_analysed_run', 'data_field', 'record_metrics', 'SubsetLuck', 'HoldoutParts',
+           'SplitLuck', 'PermutationTests', 'LearningCurves', 'Dynamics', 'Saliency', 'Timer', 'Diagnosis',
+           'original_signature', 'diagnosis_tables', 'diagnose', 'diagnosis_figures', 'save_diagnosis',
+           'run_study_part']
 
 # %% ../nbs/04_diagnostics.ipynb
 def murphy_decomposition(y_true: np.ndarray, # true values, one per patient
@@ -592,6 +593,14 @@ def body_band_mask(slice2d: np.ndarray,  # mid-sagittal slice of a preprocessed 
     img = np.full_like(slice2d, np.median(slice2d)); img[:, inner] = slice2d[:, inner]   # not the padding or air at the edges
     pts = image_body_points(img, (pixel_mm, pixel_mm))
     return disc_mask(slice2d.shape, pts, radius_mm, (pixel_mm, pixel_mm)) if len(pts) else np.zeros(slice2d.shape, bool)
+
+def patch_band_mask(shape: tuple,  # (H, W) of per-vertebra patches stacked L1..L4 (02_preprocess, align="vertebrae")
+                    pixel_mm: float,  # patch pixel size, plan.crop_mm / plan.out_size
+                    radius_mm: float = 15.0,  # half-width of the band, as body_band_mask
+                    ) -> np.ndarray:
+    "The body band of per-vertebra patches: each patch is centred on its body, so the columns within radius_mm of the middle."
+    dist = np.abs(np.arange(shape[1]) - (shape[1] - 1) / 2) * pixel_mm
+    return np.broadcast_to(dist <= radius_mm, shape).copy()
 
 def saliency_on_mask(maps: np.ndarray,  # (n, H, W) non-negative saliency maps
                      masks: np.ndarray, # (n, H, W) or (H, W) bool regions
@@ -1271,7 +1280,8 @@ def _saliency(a: AnalysedRun, n_saliency: int, timer: Timer) -> Saliency | None:
         rows = np.asarray(rec["test_idx"], int)
         Xte, mid, px = a.X[rows], a.X.shape[1] // 2, a.train["plan"]["crop_mm"] / a.train["plan"]["out_size"]
         maps = dict(zip(SALIENCY_MAPS, (input_gradients(net, Xte), grad_cam(net, Xte))))
-        masks = np.stack([body_band_mask(x[mid], px) for x in Xte])
+        masks = (np.stack([patch_band_mask(x[mid].shape, px)] * len(Xte)) if a.train["plan"].get("align") == "vertebrae"
+                 else np.stack([body_band_mask(x[mid], px) for x in Xte]))
         on = {k: saliency_on_mask(m, masks) for k, m in maps.items()}
         p_te = predict(net, Xte)
     ig, gc = (on[k] for k in SALIENCY_MAPS)

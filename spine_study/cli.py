@@ -10,7 +10,7 @@ __all__ = ['STOP_SIGNALS', 'STOPPING', 'KERNEL_NOISE', 'PATH_PARAMS', 'STUDY', '
            'run_notebook', 'is_study_notebook', 'index_labels', 'write_study_index', 'run_study', 'ablation_params',
            'find_run', 'ablation_reference', 'ablation_table', 'write_ablation', 'run_ablation', 'factorial_arms',
            'factorial_table', 'plot_factorial', 'write_factorial', 'run_factorial', 'reproduction_cost',
-           'run_reproduce', 'report_as_run', 'predict_as_run', 'main']
+           'run_reproduce', 'report_as_run', 'ddp_command', 'run_ddp', 'predict_as_run', 'main']
 
 # %% ../nbs/90_cli.ipynb
 import argparse
@@ -713,6 +713,11 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("data_dir"); pr.add_argument("--metadata", default=None); pr.add_argument("--reports-dir", default="reports")
     pr.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="other 06_external parameters")
     pr.add_argument("--log-output", action="store_true", help="stream the notebook's output")
+    dd = sub.add_parser("ddp", help="train one 03_train configuration's network, each fold's model on N processes together "
+                        "(torchrun, DistributedDataParallel: gloo on CPU, NCCL with a GPU per process); no baselines")
+    dd.add_argument("--nproc", type=int, default=2, help="processes (GPUs) per fold model")
+    dd.add_argument("--out", default=None, help="folder for params.json, predictions.csv, history.csv, metrics.json (default: reports/ddp/<UTC time>_<N>p)")
+    dd.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="03_train parameters")
     i = sub.add_parser("index", help="rebuild reports/index.md and index.html"); i.add_argument("--reports-dir", default="reports")
     i.add_argument("--render", action="store_true", help="render the executed notebook of every complete run that has no web page yet (default: the study's runs only)")
     rr = sub.add_parser("report", help="write the study report (07_report) from the complete runs: report.html, report.md, checklist.csv")
@@ -750,6 +755,39 @@ def report_as_run(a: argparse.Namespace) -> argparse.Namespace:
     a.cmd, a.notebook = "run", "07_report"
     return a
 
+_DDP_REFUSED = ("baselines", "cluster", "reports_dir")   # 03_train parameters `ddp` has no use for
+
+def ddp_command(nproc: int, out: str | Path, pairs: list) -> tuple[list, dict]:
+    "(the torchrun command line `ddp` starts: `nproc` copies of this CLI's `ddp` verb, which train together; the environment they read their arguments from)."
+    import json
+    args = ["ddp", "--nproc", str(nproc), "--out", str(out), *[x for k, v in pairs for x in ("-p", k, v)]]
+    code = "import json, os, sys; from spine_study.cli import main; sys.exit(main(json.loads(os.environ['SPINE_STUDY_DDP_ARGS'])))"
+    return ([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "--no-python", sys.executable, "-c", code],
+            {"SPINE_STUDY_DDP_ARGS": json.dumps(args)})   # not on torchrun's command line: its parser would take the verb's options as its own
+
+def run_ddp(a: argparse.Namespace) -> int:
+    "`spine-study ddp`: check the parameters, then start torchrun (or, as one of its processes or with --nproc 1, train here)."
+    import subprocess
+    from spine_study.core import utc_stamp
+    from spine_study.params import ParameterError, check_params
+    from spine_study.train import distributed_study
+    given, declared = parse_params(a.parameter), _declared("03_train")
+    if bad := sorted(set(given) - set(declared)) + [k for k in _DDP_REFUSED if k in given]:
+        print(f"spine-study ddp: {bad}: not parameters of 03_train that ddp takes (it trains no baselines and runs no cluster)", file=sys.stderr); return 2
+    if a.nproc < 1: print("spine-study ddp: --nproc must be >= 1", file=sys.stderr); return 2
+    values = {**declared, **given}
+    try: check_params("03_train", values)
+    except ParameterError as e: print(f"spine-study ddp: {e}", file=sys.stderr); return 2
+    out = Path(a.out) if a.out else Path("reports") / "ddp" / f"{utc_stamp()}_{a.nproc}p"
+    if "LOCAL_RANK" in os.environ or a.nproc == 1:   # one of torchrun's processes, or a single process: train here
+        res = distributed_study(out, **values)
+        if res is not None and "LOCAL_RANK" not in os.environ: print(res)
+        return 0
+    cmd, env = ddp_command(a.nproc, out, a.parameter)
+    rc = subprocess.run(cmd, env={**os.environ, **env}).returncode
+    if rc == 0: print(out)
+    return rc
+
 def predict_as_run(a: argparse.Namespace) -> argparse.Namespace:
     "The `run 06_external` that `predict MODEL_RUN DATA_DIR [...]` stands for."
     extra = [["metadata", a.metadata]] if a.metadata else []
@@ -769,6 +807,7 @@ def main(argv: list | None = None) -> int:
         from spine_study.core import parse_cluster
         try: parse_cluster(a.cluster)
         except ValueError as e: print(f"spine-study {a.cmd}: {e}", file=sys.stderr); return 2
+    if a.cmd == "ddp": return run_ddp(a)
     if a.cmd == "predict": a = predict_as_run(a)   # thin over `run 06_external`
     if a.cmd == "report": a = report_as_run(a)     # thin over `run 07_report`
     if a.cmd == "run":

@@ -25,8 +25,8 @@ from .models import load_tensors
 
 # %% auto 0
 __all__ = ['OPTIMIZERS', 'SCHEDULERS', 'STEP_PER', 'LAST_BATCH', 'LONG_EPOCH_S', 'CHECKPOINT_FORMAT', 'FitConfig',
-           'torch_threads', 'session', 'make_optimizer', 'make_scheduler', 'amp_dtype', 'batches', 'fit_loop',
-           'run_folds', 'save_checkpoint', 'load_checkpoint']
+           'torch_threads', 'session', 'make_optimizer', 'make_scheduler', 'amp_dtype', 'batches', 'dist_rank_world',
+           'rank_batches', 'fit_loop', 'run_folds', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/02e_engine.ipynb
 OPTIMIZERS, SCHEDULERS, STEP_PER, LAST_BATCH = ("adam", "adamw"), ("plateau", "cosine", "none"), ("epoch", "batch"), ("merge", "drop")
@@ -108,11 +108,25 @@ def batches(n: int, batch_size: int, generator: torch.Generator, last_batch: str
     return b
 
 # %% ../nbs/02e_engine.ipynb
-def _epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats) -> dict:
+def dist_rank_world() -> tuple[int, int]:
+    "(rank, world size) of the initialised torch.distributed process group (torchrun), else (0, 1)."
+    import torch.distributed as dist
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+
+def rank_batches(n: int, cfg: FitConfig, epoch: int, rank: int, world: int) -> list[torch.Tensor]:
+    "This rank's index batches for one epoch: a DistributedSampler's shard (seeded by cfg.seed, reshuffled per epoch) cut in batch_size // world."
+    from torch.utils.data import DistributedSampler
+    s = DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed)
+    s.set_epoch(epoch)
+    b = list(torch.tensor(list(s)).split(cfg.batch_size // world))   # every rank: the same number of batches of the same sizes
+    if len(b) > 1 and len(b[-1]) == 1: b[-2:] = [torch.cat(b[-2:])] if cfg.last_batch == "merge" else b[-2:-1]
+    return b
+
+def _epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats, index_batches=None) -> dict:
     "One pass over the training set: means of loss (per sample), gradient norm (per batch; its first and largest) and any batch_stats."
     model.train(); dev = next(model.parameters()).device
-    sums, nb, extra, norms = torch.zeros(2, dtype=torch.float64, device=dev), 0, {}, []
-    for idx in batches(len(X), cfg.batch_size, gens[0], cfg.last_batch):
+    sums, nb, extra, norms, seen = torch.zeros(2, dtype=torch.float64, device=dev), 0, {}, [], 0
+    for idx in (batches(len(X), cfg.batch_size, gens[0], cfg.last_batch) if index_batches is None else index_batches):
         xb, yb = X[idx.to(X.device)], Y[idx.to(Y.device)]
         if augment is not None: xb, yb = augment(xb, yb, gens[1])   # where the data live (landmark images: CPU; BMD slabs: the device)
         xb, yb = xb.to(dev), yb.to(dev)
@@ -124,12 +138,18 @@ def _epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, 
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
         scaler.step(opt); scaler.update()
         if sched is not None and cfg.step_per == "batch" and cfg.scheduler == "cosine": sched.step()
-        sums += torch.stack([loss.detach() * len(idx), gn.detach()]).double(); nb += 1; norms.append(gn.detach())
+        sums += torch.stack([loss.detach() * len(idx), gn.detach()]).double(); nb += 1; norms.append(gn.detach()); seen += len(idx)
         for k, v in (batch_stats(out.detach(), yb) if batch_stats else {}).items(): extra[k] = extra.get(k, 0.0) + v.double()
+    n = len(X) if index_batches is None else seen
+    if index_batches is not None:   # DDP: every rank saw its own shard; sums and counts over all of them (gradient norms agree already)
+        import torch.distributed as dist
+        t = torch.cat([sums[:1], torch.tensor([float(n)], dtype=torch.float64, device=dev)] + [torch.stack([extra[k]]) for k in sorted(extra)])
+        dist.all_reduce(t)
+        sums[0], n = t[0], float(t[1]); extra = dict(zip(sorted(extra), t[2:]))
     s = sums.cpu().numpy()
     gn = torch.stack(norms).float().cpu() if norms else torch.full((1,), float("nan"))
-    return {"train_loss": s[0] / len(X), "grad_norm": s[1] / max(nb, 1), "grad_norm_first": float(gn[0]), "grad_norm_max": float(gn.max()),
-            **{k: float(v) / len(X) for k, v in extra.items()}}
+    return {"train_loss": s[0] / n, "grad_norm": s[1] / max(nb, 1), "grad_norm_first": float(gn[0]), "grad_norm_max": float(gn.max()),
+            **{k: float(v) / n for k, v in extra.items()}}
 
 # %% ../nbs/02e_engine.ipynb
 LONG_EPOCH_S = 60.0   # an epoch longer than this is reported as it ends, in the notebook and on the process's stderr (which `spine-study run` shows): a two-hour fit is never silent
@@ -141,6 +161,11 @@ def _say_epoch(desc: str, row: dict, epochs: int):
     for out in {id(s): s for s in (sys.stderr, sys.__stderr__) if s is not None}.values():   # in a kernel: the cell and the terminal
         print(line, file=out, flush=True)
 
+def _sync_buffers(model: nn.Module):
+    "Rank 0's buffers (batch-norm running statistics) on every rank."
+    import torch.distributed as dist
+    for b in model.buffers(): dist.broadcast(b.data, 0)
+
 def fit_loop(model: nn.Module,            # built and on its device (inside `session`)
              X: torch.Tensor, Y: torch.Tensor, # training inputs and targets (first axis: samples)
              loss_fn: Callable,           # loss_fn(output, target) -> scalar tensor
@@ -151,19 +176,27 @@ def fit_loop(model: nn.Module,            # built and on its device (inside `ses
              batch_stats: Callable | None = None, # batch_stats(out, target) -> {name: per-sample sum tensor}
              progress: bool = False, desc: str = "fit",
             ) -> tuple[nn.Module, pd.DataFrame]:  # the model (eval mode) and one row per epoch
-    "Train with the config's optimiser, schedule, clipping, precision, early stopping; keep the best or last weights."
+    "Train with the config's optimiser, schedule, clipping, precision, early stopping; keep the best or last weights. Under torchrun: DDP."
     if keep not in ("best", "last"): raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
     dev = next(model.parameters()).device
+    rank, world = dist_rank_world()
+    if world > 1 and cfg.batch_size % world: raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the {world} processes (the global batch)")
+    net = model
+    if world > 1:   # one model over several processes: each trains on its shard of every global batch, gradients averaged
+        from torch.nn.parallel import DistributedDataParallel
+        net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     opt = make_optimizer(model, cfg)
     sched = make_scheduler(opt, cfg, math.ceil(len(X) / cfg.batch_size))
     gen = torch.Generator().manual_seed(cfg.seed)
-    gens = (gen, gen if cfg.augment_stream == "batches" else torch.Generator().manual_seed(cfg.seed + 1))
+    gens = (gen, gen if cfg.augment_stream == "batches" else torch.Generator().manual_seed(cfg.seed + 1 + 7919 * rank))
     dtype = amp_dtype(cfg, dev)
     scaler = torch.amp.GradScaler(dev.type, enabled=dtype == torch.float16)
     best_loss, best_state, best_epoch, rows, stale = math.inf, None, 0, [], 0
     for epoch in tqdm(range(1, cfg.epochs + 1), disable=not progress, leave=False, desc=desc):
         t0, lr = time.perf_counter(), opt.param_groups[0]["lr"]
-        row = {"epoch": epoch, **_epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats), "lr": lr}
+        shard = None if world == 1 else rank_batches(len(X), cfg, epoch, rank, world)
+        row = {"epoch": epoch, **_epoch(net, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats, shard), "lr": lr}
+        if world > 1: _sync_buffers(model)                  # batch-norm statistics of rank 0 everywhere: every rank validates alike
         row["val_loss"] = row["train_loss"]                 # unless validate measures it on held-out data
         if validate is not None: row.update(validate(model))
         row["seconds"] = time.perf_counter() - t0; rows.append(row)

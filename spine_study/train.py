@@ -22,14 +22,15 @@ from .models import SEED_INPUT, build_model, dead_unit_fractions
 
 # %% auto 0
 __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'PROTOCOLS', 'ORIGINAL_NORMS', 'SPLITS', 'NO_SITE_COLUMN', 'SITE_STATS',
-           'BASELINE_STATS', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'ACQUISITION_COLUMNS', 'shift_slices', 'rotate_scale',
-           'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss', 'predict', 'ensemble_predict', 'fit',
-           'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model', 'load_model', 'check_protocol',
-           'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions', 'bland_altman', 'plot_calibration',
-           'plot_learning_curves', 'StudyInputs', 'original_inputs', 'prepare_inputs', 'study_splits', 'sheet_sites',
-           'site_splits', 'site_key', 'site_metrics', 'FittedStudyModel', 'fit_study_model', 'baseline_comparison',
-           'TrainingStudy', 'study_metrics', 'train_study', 'member_path', 'plan_record', 'training_command',
-           'acquisition_ranges', 'model_card', 'record_training_study']
+           'BASELINE_STATS', 'DDP_FILES', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'ACQUISITION_COLUMNS', 'shift_slices',
+           'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss', 'predict',
+           'ensemble_predict', 'fit', 'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model',
+           'load_model', 'check_protocol', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions',
+           'bland_altman', 'plot_calibration', 'plot_learning_curves', 'StudyInputs', 'original_inputs',
+           'prepare_inputs', 'study_splits', 'sheet_sites', 'site_splits', 'site_key', 'site_metrics',
+           'FittedStudyModel', 'fit_study_model', 'baseline_comparison', 'TrainingStudy', 'study_metrics',
+           'train_study', 'distributed_study', 'member_path', 'plan_record', 'training_command', 'acquisition_ranges',
+           'model_card', 'record_training_study']
 
 # %% ../nbs/03_train.ipynb
 def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
@@ -645,6 +646,40 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
     metrics = study_metrics(inp, model, split, m, comp)
     if split == "site": metrics.update(site_metrics(fitted.pred, inp.y, inp.ids, splits, n_boot, seed))   # per held-out site
     return TrainingStudy(inp, model, split, splits, fitted, pp, comp, base_pp, metrics, time.time() - t0)
+
+# %% ../nbs/03_train.ipynb
+DDP_FILES = ("params.json", "predictions.csv", "history.csv", "metrics.json")   # what distributed_study writes (rank 0)
+
+def distributed_study(out: str | Path,  # folder for DDP_FILES (rank 0 writes it)
+                      **params,  # 03_train's parameters (baselines are not trained; cluster is not used)
+                      ) -> Path | None:  # `out` on rank 0, None on the other ranks
+    "train_study's network on its folds, each fold's model trained by every torchrun process together (DDP); rank 0 writes the results."
+    import torch.distributed as dist
+    from spine_study.core import dump_json
+    from spine_study.engine import dist_rank_world
+    params = {k: v for k, v in params.items() if k not in ("baselines", "cluster", "reports_dir")}
+    cuda = torch.cuda.is_available() and params.get("device", "auto") != "cpu"
+    if "WORLD_SIZE" in os.environ and not dist.is_initialized():   # started by torchrun
+        if cuda: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        dist.init_process_group("nccl" if cuda else "gloo")
+    rank, world = dist_rank_world(); t0 = time.time()
+    try:
+        if world > 1 and rank > 0: dist.barrier()   # rank 0 fills the caches first
+        if world > 1 and rank == 0:
+            prepare_inputs(**{k: params.get(k) for k in ("data_dir", "metadata", "n_slices", "out_size", "norm", "guide", "align",
+                                                          "landmark_model", "protocol")}, landmarks=params.get("landmarks", "auto"))
+            dist.barrier()
+        study = train_study(**params, baselines=False)
+        if rank > 0: return None
+        out = Path(out); out.mkdir(parents=True, exist_ok=True)
+        dump_json({**params, "nproc": world, "backend": dist.get_backend() if world > 1 else None}, out / "params.json")
+        study.predictions.to_csv(out / "predictions.csv", index=False)
+        study.fitted.history.to_csv(out / "history.csv", index=False)
+        train_s = float(study.fitted.history.seconds.sum())
+        dump_json({**study.metrics, "nproc": world, "seconds": time.time() - t0, "train_seconds": train_s}, out / "metrics.json")
+        return out
+    finally:
+        if world > 1: dist.destroy_process_group()
 
 # %% ../nbs/03_train.ipynb
 import inspect, json, shlex

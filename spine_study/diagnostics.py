@@ -12,6 +12,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -1007,6 +1008,10 @@ class AnalysedRun:
     def is_net(self) -> bool: return self.cfg is not None
     @property
     def is_holdout(self) -> bool: return self.split == "seed_holdout"
+    @cached_property
+    def saved_model(self) -> tuple | None:
+        "(network, config, record) of the run's saved model, read once for every part that needs it (None: no saved network)."
+        return load_model(self.train["model_path"]) if self.is_net and self.train["model_path"] is not None else None
 
 # %% ../nbs/04_diagnostics.ipynb
 def load_analysed_run(run_dir: str | Path, # a complete 03_train run directory
@@ -1276,11 +1281,11 @@ def _saliency(a: AnalysedRun, n_saliency: int, timer: Timer) -> Saliency | None:
     if a.train["plan"].get("original_inputs"):   # whole slices of any field of view: the body band's pixel size is unknown
         timer.log("saliency: not measured on whole-slice inputs (protocol seed_original)"); return None
     with timer("saliency"):
-        net, _, rec = load_model(a.train["model_path"])
+        net, _, rec = a.saved_model
         rows = np.asarray(rec["test_idx"], int)
         Xte, mid, px = a.X[rows], a.X.shape[1] // 2, a.train["plan"]["crop_mm"] / a.train["plan"]["out_size"]
         maps = dict(zip(SALIENCY_MAPS, (input_gradients(net, Xte), grad_cam(net, Xte))))
-        masks = (np.stack([patch_band_mask(x[mid].shape, px)] * len(Xte)) if a.train["plan"].get("align") == "vertebrae"
+        masks = (np.stack([patch_band_mask(Xte.shape[2:], px)] * len(Xte)) if a.train["plan"].get("align") == "vertebrae"
                  else np.stack([body_band_mask(x[mid], px) for x in Xte]))
         on = {k: saliency_on_mask(m, masks) for k, m in maps.items()}
         p_te = predict(net, Xte)
@@ -1298,7 +1303,7 @@ def _output_probe(a: AnalysedRun, seed: int, timer: Timer) -> OutputProbe | None
     "output_probe of the run's saved model on its own test scans (None: no saved network)."
     if not (a.is_net and a.train["model_path"] is not None): return None
     with timer("output probe"):
-        net, _, rec = load_model(a.train["model_path"])
+        net, _, rec = a.saved_model
         rows = np.asarray(rec["test_idx"], int)
         probe = output_probe(net, a.X[rows], a.y[rows], float(np.delete(a.y, rows).mean()), seed=seed)
     timer.log({k: round(v, 4) for k, v in record_metrics(probe).items()})

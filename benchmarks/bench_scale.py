@@ -46,7 +46,7 @@ def preprocessing(data_dir, modes) -> list:
                 prep = preprocess_cohort(cohort, cohort.data_dir, plan, cache_dir=tmp, workers=workers, landmarks=centres, executor=ex)
                 t2 = time.perf_counter()
             c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            n = len(prep.table); size = sum(f.stat().st_size for f in prep.folder.iterdir())
+            n = len(prep.table); size = sum(f.stat().st_size for f in prep.cache_dir.iterdir())
             cpu = (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)   # worker processes (a LocalCluster's: after it closed)
             rows.append({"executor": label, "scans": n, "start s": round(t1 - t0, 1), "preprocess s": round(t2 - t1, 1),
                          "scans/s": round(n / (t2 - t1), 2), "worker CPU s/scan": round(cpu / n, 3) if cpu > 0 else float("nan"),

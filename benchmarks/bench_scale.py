@@ -108,7 +108,8 @@ def ddp(data_dir) -> list:
 
 def show(title, rows):
     import pandas as pd
-    print(f"\n{title}\n" + pd.DataFrame(rows).to_markdown(index=False))
+    from spine_study.core import md_table
+    print(f"\n{title}\n" + md_table(pd.DataFrame(rows)), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ size, and the cost of training one network on two processes (DDP). The numbers b
 1. Preprocessing: every scan of the cohort (the embedded 240-scan phantom unless --data-dir) preprocessed into an
    empty cache (crop on the landmarks.csv centres, features and QC included, as 03_train does) by the local process
    pool (1 and 2 processes) and by a Dask LocalCluster of 1 and 2 worker processes (core.cluster_executor; the
-   cluster's start is timed apart). Scans/s, CPU-seconds per scan, cache bytes per scan.
+   cluster's start is timed apart). Scans/s, CPU-seconds per scan (this process and its workers, the cluster's
+   start and stop included), cache bytes per scan.
 2. Training: one epoch of the recommended CNN25D (batch 16, one torch thread) on N slabs, the cohort's own slabs
    repeated up to N; each N in a fresh process, whose peak RSS is its own. The slabs are held in memory, as
    03_train holds them today, so peak RSS grows with N (memory-mapped training is not built yet).
@@ -40,16 +41,17 @@ def preprocessing(data_dir, modes) -> list:
     for label, workers, cluster in modes:
         tmp = Path(tempfile.mkdtemp(prefix="bench_scale_"))
         try:
-            t0 = time.perf_counter(); c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_now = lambda: sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                                  for f in ("ru_utime", "ru_stime"))   # this process and its (finished) workers
+            t0 = time.perf_counter(); c0 = cpu_now()
             with cluster_executor(cluster) as ex:
                 t1 = time.perf_counter()
                 prep = preprocess_cohort(cohort, cohort.data_dir, plan, cache_dir=tmp, workers=workers, landmarks=centres, executor=ex)
                 t2 = time.perf_counter()
-            c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = cpu_now() - c0   # a LocalCluster's workers count once it has closed
             n = len(prep.table); size = sum(f.stat().st_size for f in prep.cache_dir.iterdir())
-            cpu = (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)   # worker processes (a LocalCluster's: after it closed)
             rows.append({"executor": label, "scans": n, "start s": round(t1 - t0, 1), "preprocess s": round(t2 - t1, 1),
-                         "scans/s": round(n / (t2 - t1), 2), "worker CPU s/scan": round(cpu / n, 3) if cpu > 0 else float("nan"),
+                         "scans/s": round(n / (t2 - t1), 2), "CPU s/scan": round(cpu / n, 3),
                          "cache KB/scan": round(size / n / 1024, 1)})
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -655,7 +655,7 @@ def distributed_study(out: str | Path,  # folder for DDP_FILES (rank 0 writes it
                       ) -> Path | None:  # `out` on rank 0, None on the other ranks
     "train_study's network on its folds, each fold's model trained by every torchrun process together (DDP); rank 0 writes the results."
     import torch.distributed as dist
-    from spine_study.core import dump_json
+    from spine_study.core import dump_json, git_info, package_versions, utc_stamp
     from spine_study.engine import dist_rank_world
     params = {k: v for k, v in params.items() if k not in ("baselines", "cluster", "reports_dir")}
     cuda = torch.cuda.is_available() and params.get("device", "auto") != "cpu"
@@ -672,7 +672,8 @@ def distributed_study(out: str | Path,  # folder for DDP_FILES (rank 0 writes it
         study = train_study(**params, baselines=False)
         if rank > 0: return None
         out = Path(out); out.mkdir(parents=True, exist_ok=True)
-        dump_json({**params, "nproc": world, "backend": dist.get_backend() if world > 1 else None}, out / "params.json")
+        dump_json({**params, "nproc": world, "backend": dist.get_backend() if world > 1 else None, "finished": utc_stamp(),
+                   **git_info(), "packages": package_versions()}, out / "params.json")
         study.predictions.to_csv(out / "predictions.csv", index=False)
         study.fitted.history.to_csv(out / "history.csv", index=False)
         train_s = float(study.fitted.history.seconds.sum())

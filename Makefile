@@ -29,7 +29,7 @@ $(STAMP): settings.ini setup.py
 test: $(STAMP)
 	@n=$$(ls nbs/*.ipynb 2>/dev/null | wc -l); test $$n -gt 0 || { echo "no notebooks found"; exit 1; }; echo "nbdev_test on $$n notebooks"
 	$(BIN)/nbdev_test --n_workers 2 --timing
-	$(BIN)/pytest -q -n 2 tests   # two test processes: most tests wait on a notebook kernel
+	$(BIN)/pytest -q -n 2 --durations=8 tests   # two test processes: most tests wait on a notebook kernel; the 8 slowest named
 
 study: $(STAMP)
 	$(BIN)/spine-study study $(STUDY_ARGS)

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 
 def preprocessing(data_dir, modes) -> list:
@@ -62,6 +63,7 @@ CHILD = """
 import json, resource, sys, time
 from dataclasses import replace
 import numpy as np
+import pandas as pd
 from spine_study.train import RECOMMENDED, fit
 X = np.load(sys.argv[1], mmap_mode="r"); y = np.load(sys.argv[2]); n = int(sys.argv[3])
 idx = np.resize(np.arange(len(X)), n)
@@ -100,7 +102,7 @@ def ddp(data_dir) -> list:
         t0 = time.perf_counter(); p = subprocess.run(args, capture_output=True, text=True)
         if p.returncode: raise RuntimeError(p.stderr[-2000:])
         m = json.loads((out / "metrics.json").read_text())
-        epochs = len(__import__("pandas").read_csv(out / "history.csv"))
+        epochs = len(pd.read_csv(out / "history.csv"))
         rows.append({"processes": nproc, "wall s": round(time.perf_counter() - t0, 1), "train s": round(m["train_seconds"], 1),
                      "s/epoch": round(m["train_seconds"] / epochs, 2), "R2 (2 folds x 3 epochs)": round(m["r2"], 3)})
         shutil.rmtree(out.parent, ignore_errors=True)
@@ -109,7 +111,6 @@ def ddp(data_dir) -> list:
 
 
 def show(title, rows):
-    import pandas as pd
     from spine_study.core import md_table
     print(f"\n{title}\n" + md_table(pd.DataFrame(rows)), flush=True)
 

@@ -755,8 +755,6 @@ def report_as_run(a: argparse.Namespace) -> argparse.Namespace:
     a.cmd, a.notebook = "run", "07_report"
     return a
 
-_DDP_REFUSED = ("baselines", "cluster", "reports_dir")   # 03_train parameters `ddp` has no use for
-
 def ddp_command(nproc: int, out: str | Path, pairs: list) -> tuple[list, dict]:
     "(the torchrun command line `ddp` starts: `nproc` copies of this CLI's `ddp` verb, which train together; the environment they read their arguments from)."
     import json
@@ -770,9 +768,9 @@ def run_ddp(a: argparse.Namespace) -> int:
     import subprocess
     from spine_study.core import utc_stamp
     from spine_study.params import ParameterError, check_params
-    from spine_study.train import distributed_study
+    from spine_study.train import DDP_UNUSED, distributed_study
     given, declared = parse_params(a.parameter), _declared("03_train")
-    if bad := sorted(set(given) - set(declared)) + [k for k in _DDP_REFUSED if k in given]:
+    if bad := sorted(set(given) - set(declared)) + [k for k in DDP_UNUSED if k in given]:
         print(f"spine-study ddp: {bad}: not parameters of 03_train that ddp takes (it trains no baselines and runs no cluster)", file=sys.stderr); return 2
     if a.nproc < 1: print("spine-study ddp: --nproc must be >= 1", file=sys.stderr); return 2
     values = {**declared, **given}

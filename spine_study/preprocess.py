@@ -523,8 +523,9 @@ def _place_crop(vol: np.ndarray, sp: np.ndarray, plan: PreprocessPlan, centres: 
     canal = canal_mask(img, sp)   # the slow step at sub-millimetre spacing: computed once, shared below
     slab = mid_sagittal_slab(vol, k, plan.n_slices)
     if patches:   # no centres: where L1-L4 would lie on the body line in front of the canal, 36 mm apart around its middle
-        pts = image_body_points(img, sp, canal, offsets_mm=(-72, -36, 0, 36))
-        if len(pts) < VERTEBRA_LEVELS: pts = np.column_stack([img.shape[0] / 2 + np.array([-72, -36, 0, 36]) / sp[0], np.full(4, img.shape[1] / 2)])
+        off = np.array([-72.0, -36.0, 0.0, 36.0])
+        pts = image_body_points(img, sp, canal, offsets_mm=off)
+        if len(pts) < VERTEBRA_LEVELS: pts = np.column_stack([img.shape[0] / 2 + off / sp[0], np.full(4, img.shape[1] / 2)])
         crop = vertebra_patches(slab, sp, pts, plan.crop_mm, plan.out_size)
         inside = None if centres is None else _patches_hold(centres[:VERTEBRA_LEVELS, 1:], vertebra_frames(pts, sp), sp, plan.crop_mm)
         return dict(k=k, img=img, canal=canal, crop=crop, crop_from="image", inside=inside, centre_rc=pts.mean(0), angle=0.0)

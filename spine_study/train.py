@@ -22,9 +22,9 @@ from .models import SEED_INPUT, build_model, dead_unit_fractions
 
 # %% auto 0
 __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'PROTOCOLS', 'ORIGINAL_NORMS', 'SPLITS', 'NO_SITE_COLUMN', 'SITE_STATS',
-           'BASELINE_STATS', 'DDP_FILES', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'ACQUISITION_COLUMNS', 'shift_slices',
-           'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss', 'predict',
-           'ensemble_predict', 'fit', 'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model',
+           'BASELINE_STATS', 'DDP_FILES', 'DDP_UNUSED', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'ACQUISITION_COLUMNS',
+           'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss',
+           'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model',
            'load_model', 'check_protocol', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions',
            'bland_altman', 'plot_calibration', 'plot_learning_curves', 'StudyInputs', 'original_inputs',
            'prepare_inputs', 'study_splits', 'sheet_sites', 'site_splits', 'site_key', 'site_metrics',
@@ -649,15 +649,17 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
 
 # %% ../nbs/03_train.ipynb
 DDP_FILES = ("params.json", "predictions.csv", "history.csv", "metrics.json")   # what distributed_study writes (rank 0)
+DDP_UNUSED = ("baselines", "cluster", "reports_dir")   # 03_train parameters distributed_study has no use for (`spine-study ddp` refuses them)
 
 def distributed_study(out: str | Path,  # folder for DDP_FILES (rank 0 writes it)
                       **params,  # 03_train's parameters (baselines are not trained; cluster is not used)
                       ) -> Path | None:  # `out` on rank 0, None on the other ranks
     "train_study's network on its folds, each fold's model trained by every torchrun process together (DDP); rank 0 writes the results."
+    import inspect
     import torch.distributed as dist
     from spine_study.core import dump_json, git_info, package_versions, utc_stamp
     from spine_study.engine import dist_rank_world
-    params = {k: v for k, v in params.items() if k not in ("baselines", "cluster", "reports_dir")}
+    params = {k: v for k, v in params.items() if k not in DDP_UNUSED}
     cuda = torch.cuda.is_available() and params.get("device", "auto") != "cpu"
     if "WORLD_SIZE" in os.environ and not dist.is_initialized():   # started by torchrun
         if cuda: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
@@ -666,8 +668,7 @@ def distributed_study(out: str | Path,  # folder for DDP_FILES (rank 0 writes it
     try:
         if world > 1 and rank > 0: dist.barrier()   # rank 0 fills the caches first
         if world > 1 and rank == 0:
-            prepare_inputs(**{k: params.get(k) for k in ("data_dir", "metadata", "n_slices", "out_size", "norm", "guide", "align",
-                                                          "landmark_model", "protocol")}, landmarks=params.get("landmarks", "auto"))
+            prepare_inputs(**{k: params[k] for k in inspect.signature(prepare_inputs).parameters if k in params})
             dist.barrier()
         study = train_study(**params, baselines=False)
         if rank > 0: return None

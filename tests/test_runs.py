@@ -58,6 +58,24 @@ def test_plain_papermill_completes(reports, tmp_path):
     assert st["executed_by"] == "papermill" and (run_dir / out.name).exists()
 
 
+def test_study_runs_skip_test_cells(reports, tmp_path):
+    "`spine-study run` executes a notebook's exported cells and study section, not its test cells; --with-tests and plain papermill run them."
+    mark = tmp_path / "test cell ran"
+    run_dir = Path(cli("run", FIXTURE, "-p", "reports_dir", reports, env={"DEMO_TEST_MARK": str(mark)}).stdout.strip().splitlines()[-1])
+    st = read_status(run_dir)
+    assert st["status"] == "complete" and st["test_cells_skipped"] == 1 and not mark.exists()
+    cells = json.loads((run_dir / "demo.ipynb").read_text())["cells"]
+    assert "skip-execution" in cells[2]["metadata"]["tags"] and not cells[2]["outputs"]   # kept in the record, unexecuted
+    assert "skip-execution" not in cells[1]["metadata"].get("tags", [])                  # the exported cell ran
+    run_dir = Path(cli("run", FIXTURE, "--with-tests", "-p", "reports_dir", reports, "-p", "seed", 2,
+                       env={"DEMO_TEST_MARK": str(mark)}).stdout.strip().splitlines()[-1])
+    assert read_status(run_dir)["test_cells_skipped"] == 0 and mark.read_text() == "ran"
+    mark.unlink()
+    subprocess.run([str(BIN / "papermill"), str(FIXTURE), str(tmp_path / "o.ipynb"), "-p", "reports_dir", str(reports), "-p", "seed", "3"],
+                   check=True, capture_output=True, timeout=600, env={**os.environ, "DEMO_TEST_MARK": str(mark)})
+    assert mark.read_text() == "ran"
+
+
 def test_injected_failure_is_failed_and_not_indexed(reports, tmp_path):
     p = cli("run", FIXTURE, "-p", "reports_dir", reports, "-p", "fail", "True", cwd=tmp_path, check=False)
     assert p.returncode == 1

@@ -5,12 +5,12 @@
 # %% auto 0
 __all__ = ['RECIPE_KEYS', 'CHAINS', 'CSS', 'NETWORK_WORDS', 'PUBLISHED_SEED_R2', 'FIGURE_CAPTIONS', 'SECTIONS', 'CHECKLIST_ITEMS',
            'CHECKLIST_RULES', 'TITLE', 'BROKEN_PROBE', 'read_json', 'RunInfo', 'run_names', 'complete_runs',
-           'is_seed_run', 'is_faithful_run', 'is_recommended_run', 'find_chains', 'missing_command', 'fmt_value',
-           'Fact', 'Doc', 'render_md', 'render_html', 'read_table', 'cell_fact', 'notebook_defaults', 'run_command',
-           'verdict_failures', 'data_label', 'problem_reasons', 'data_words', 'describe_run', 'abstract',
+           'is_seed_run', 'is_faithful_run', 'is_recommended_run', 'is_site_run', 'find_chains', 'missing_command',
+           'fmt_value', 'Fact', 'Doc', 'render_md', 'render_html', 'read_table', 'cell_fact', 'notebook_defaults',
+           'run_command', 'verdict_failures', 'data_label', 'problem_reasons', 'data_words', 'describe_run', 'abstract',
            'limitation_sentences', 'cohort_section', 'methods_section', 'results_section', 'original_section',
-           'ablation_section', 'landmarks_section', 'external_section', 'reproducibility_section', 'checklist',
-           'checklist_section', 'Report', 'report_study', 'record_report', 'html_problems', 'find_browser',
+           'ablation_section', 'landmarks_section', 'external_section', 'site_section', 'reproducibility_section',
+           'checklist', 'checklist_section', 'Report', 'report_study', 'record_report', 'html_problems', 'find_browser',
            'browser_problems', 'toy_run', 'toy_study_runs']
 
 # %% ../nbs/07_report.ipynb
@@ -89,6 +89,11 @@ def is_recommended_run(p: dict) -> bool:
     return (p.get("model", "cnn25d") == "cnn25d" and p.get("split", "cv") == "cv" and all(p.get(k) is None for k in RECIPE_KEYS)
             and p.get("landmarks", "auto") == "auto" and p.get("baselines", True) is not False)
 
+def is_site_run(p: dict) -> bool:
+    "A 03_train run of the recommended network and recipe under leave-one-site-out CV (`split=\"site\"`; baselines or not)."
+    return (p.get("model", "cnn25d") == "cnn25d" and p.get("split") == "site" and all(p.get(k) is None for k in RECIPE_KEYS)
+            and p.get("landmarks", "auto") == "auto")
+
 CHAINS = {  # key -> (notebook, what it is, the command that makes one; {recommended}: that run's id)
     "data": ("01_data", "data exploration", "spine-study run 01_data"),
     "preprocess": ("02_preprocess", "preprocessing plan", "spine-study run 02_preprocess"),
@@ -97,6 +102,7 @@ CHAINS = {  # key -> (notebook, what it is, the command that makes one; {recomme
     "seed_diagnosis": ("04_diagnostics", "diagnosis of the original network", "spine-study run 04_diagnostics -p run_id seed"),
     "recommended_diagnosis": ("04_diagnostics", "diagnosis of the recommended network", "spine-study run 04_diagnostics -p run_id {recommended}"),
     "landmarks": ("05_landmarks", "L1-L5 landmarks", "spine-study run 05_landmarks"),
+    "site": ("03_train", "the recommended network, leave one site out", "spine-study run 03_train -p split site -p baselines False"),
     "external": ("06_external", "external validation", "spine-study run 06_external -p model_run {recommended}"),
     "faithful": ("03_train", "the original's whole pipeline re-run faithfully (its 7 whole slices at 512², raw; hours on a CPU)",
                  "spine-study reproduce"),
@@ -115,6 +121,7 @@ def find_chains(runs: list, # RunInfo of complete runs, oldest first
     ch["preprocess"] = newest("02_preprocess", same)
     ch["seed"] = newest("03_train", lambda r: is_seed_run(r.params) and same(r))
     ch["recommended"] = newest("03_train", lambda r: is_recommended_run(r.params) and same(r))
+    ch["site"] = newest("03_train", lambda r: is_site_run(r.params) and same(r))
     ch["faithful"] = newest("03_train", lambda r: is_faithful_run(r.params))   # its data: the full-size phantom, not the study's
     for k in ("seed", "recommended", "faithful"):
         t = ch[k]; ch[f"{k}_diagnosis"] = newest("04_diagnostics", lambda r: t is not None and r.metrics.get("analysed_run") == t.name)
@@ -609,10 +616,24 @@ def external_section(doc: Doc, ch: dict):
                for x in ch["external_all"]])
     ext = ch["external"]; doc.image(ext, "figures/external_pred_vs_true.png", f"external predictions vs truth ({ext.name})")
 
+def site_section(doc: Doc, ch: dict):
+    "Site shift inside the study: leave-one-site-out CV, each held-out site's R² beside the pooled one and random-patient CV."
+    from spine_study.train import site_key
+    doc.h(2, "Site shift: leave one site out", "site")
+    s, rec = ch.get("site"), ch.get("recommended")
+    if s is None: doc.not_run("site", ch); return
+    sites = sorted(k[len(site_key("r2", "")):] for k in s.metrics if k.startswith(site_key("r2", "")) and "_ci95" not in k)
+    doc.p(f"Run {doc.run_link(s)}: each site of the sheet is held out once and predicted by a network trained on the other sites "
+          "(per patient, bootstrap 95 % CIs). Random-patient CV of the same recipe beside it.")
+    rows = [[site, doc.fact(s, site_key("n_patients", site), fmt="d"), _ci(doc, s, site_key("r2", site))] for site in sites]
+    rows.append(["all sites, pooled", doc.fact(s, "n_patients", fmt="d"), _ci(doc, s, "r2")])
+    if rec is not None: rows.append(["random-patient CV (Results)", doc.fact(rec, "n_patients", fmt="d"), _ci(doc, rec, "r2")])
+    doc.table(["held-out site", "patients", "R² [95 % CI]"], rows)
+
 SECTIONS = [("data", "Cohort"), ("preprocess", "Methods: preprocessing"), ("recommended", "Results"), ("seed", "The original"),
             ("seed_diagnosis", "The original: diagnosis"), ("recommended_diagnosis", "Results: diagnosis"),
             ("faithful", "The original re-run faithfully"), ("faithful_diagnosis", "The original re-run faithfully: diagnosis"),
-            ("landmarks", "Landmarks"), ("external", "External validation")]
+            ("landmarks", "Landmarks"), ("external", "External validation"), ("site", "Site shift")]
 
 def reproducibility_section(doc: Doc, ch: dict):
     "Per section: run id, commit and dirty flag, the environment, and the command that re-makes it."
@@ -885,7 +906,7 @@ def report_study(reports_dir: str | Path = "reports", # the reports folder whose
     doc.p(f"Generated from {len(present)} of {len(CHAINS)} study runs in {where}; every number links to "
           "the run file it comes from (numbered notes, listed at the end). Sections whose runs do not exist say so, with the command that makes them.")
     abstract(doc, ch); cohort_section(doc, ch); methods_section(doc, ch); results_section(doc, ch); original_section(doc, ch)
-    ablation_section(doc, root); landmarks_section(doc, ch); external_section(doc, ch)
+    ablation_section(doc, root); landmarks_section(doc, ch); external_section(doc, ch); site_section(doc, ch)
     doc.h(2, "Limitations", "limitations"); doc.bullets(limitation_sentences(doc, ch))
     reproducibility_section(doc, ch)
     cl = checklist(ch); checklist_section(doc, cl)
@@ -1040,4 +1061,8 @@ def toy_study_runs(reports_dir, # a reports folder to fill (tests: a temporary o
                                                                         "alpha": 0.1, "recalibrate": False},
                                    {**fit(0.658), "coverage": 0.9, "coverage_ci95": [0.86, 0.93], "nominal_coverage": 0.9, "n_scans": 12,
                                     "n_scans_out_of_distribution": 1}, figures=("external_pred_vs_true.png",))
+    if "site" not in skip:
+        made["site"] = toy_run(reports_dir, next(t), "03_train", {**rec_p, "split": "site", "baselines": False},
+                               {**fit(0.61), "n_patients": 12, **{f"{k}_site_{s}": v for s, r2, n in (("SITE_A", 0.55, 7), ("SITE_B", 0.66, 5))
+                                                                 for k, v in (("r2", r2), ("r2_ci95", ci(r2, 0.2)), ("n_patients", n))}})
     return made

@@ -52,6 +52,7 @@ class FitConfig:
     device: str = "auto"                  # "auto" | "cpu" | "cuda[:N]"
     seed: int = 0                         # seeds initialisation, batch order and augmentation
     num_threads: int | None = 1           # torch CPU threads while training (None: leave as is); on 2 shared cores, 2 threads ran 8x slower
+    channels_last: bool = True            # 2-D convolutions in NHWC memory layout (same arithmetic, other kernels: 1.15-1.8x faster epochs here)
 
     def __post_init__(self):
         for k, ok in dict(optimizer=OPTIMIZERS, scheduler=SCHEDULERS, step_per=STEP_PER, last_batch=LAST_BATCH,
@@ -122,7 +123,7 @@ def rank_batches(n: int, cfg: FitConfig, epoch: int, rank: int, world: int) -> l
     if len(b) > 1 and len(b[-1]) == 1: b[-2:] = [torch.cat(b[-2:])] if cfg.last_batch == "merge" else b[-2:-1]
     return b
 
-def _epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats, index_batches=None) -> dict:
+def _epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats, index_batches=None, memory_format=None) -> dict:
     "One pass over the training set: means of loss (per sample), gradient norm (per batch; its first and largest) and any batch_stats."
     model.train(); dev = next(model.parameters()).device
     sums, nb, extra, norms, seen = torch.zeros(2, dtype=torch.float64, device=dev), 0, {}, [], 0
@@ -130,6 +131,7 @@ def _epoch(model, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, 
         xb, yb = X[idx.to(X.device)], Y[idx.to(Y.device)]
         if augment is not None: xb, yb = augment(xb, yb, gens[1])   # where the data live (landmark images: CPU; BMD slabs: the device)
         xb, yb = xb.to(dev), yb.to(dev)
+        if memory_format is not None: xb = xb.contiguous(memory_format=memory_format)
         with torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             out = model(xb).float()
         loss = loss_fn(out, yb)
@@ -181,6 +183,8 @@ def fit_loop(model: nn.Module,            # built and on its device (inside `ses
     dev = next(model.parameters()).device
     rank, world = dist_rank_world()
     if world > 1 and cfg.batch_size % world: raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the {world} processes (the global batch)")
+    nhwc = cfg.channels_last and X.dim() == 4 and all(p.dim() <= 4 for p in model.parameters())   # 2-D convolutions only (not cnn3d's)
+    if nhwc: model.to(memory_format=torch.channels_last)   # 4-D weights NHWC; the values are unchanged
     net = model
     if world > 1:   # one model over several processes: each trains on its shard of every global batch, gradients averaged
         from torch.nn.parallel import DistributedDataParallel
@@ -195,7 +199,8 @@ def fit_loop(model: nn.Module,            # built and on its device (inside `ses
     for epoch in tqdm(range(1, cfg.epochs + 1), disable=not progress, leave=False, desc=desc):
         t0, lr = time.perf_counter(), opt.param_groups[0]["lr"]
         shard = None if world == 1 else rank_batches(len(X), cfg, epoch, rank, world)
-        row = {"epoch": epoch, **_epoch(net, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats, shard), "lr": lr}
+        row = {"epoch": epoch, **_epoch(net, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats, shard,
+                                       torch.channels_last if nhwc else None), "lr": lr}
         if world > 1: _sync_buffers(model)                  # batch-norm statistics of rank 0 everywhere: every rank validates alike
         row["val_loss"] = row["train_loss"]                 # unless validate measures it on held-out data
         if validate is not None: row.update(validate(model))

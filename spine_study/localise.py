@@ -32,11 +32,12 @@ from .readers import Scan, ScanReadError, read_scan
 __all__ = ['CONVENTIONS', 'LANDMARK_COLUMNS', 'DIRECT_ORIGINAL', 'CENTRE_COLUMNS', 'LOCALISE_VERSION', 'PHANTOM_HEATMAP',
            'PHANTOM_HEATMAP_TEST', 'LANDMARK_SOURCES', 'normalize_level', 'level_convention', 'LandmarkError',
            'Landmarks', 'check_landmark_rows', 'incomplete_scan_problems', 'read_landmarks', 'Samples', 'slice_samples',
-           'header_only', 'normalize_intensity', 'letterbox', 'to_grid', 'from_grid', 'grid_arrays', 'augment_batch',
-           'conv_bn', 'DirectCNN', 'UNet', 'gaussian_targets', 'heatmap_loss', 'decode_heatmaps', 'LandmarkConfig',
-           'LandmarkModel', 'save_landmark_model', 'load_landmark_model', 'predict_grid', 'fit_landmarks',
-           'stored_zooms', 'choose_slice', 'predict_centres', 'centres_rows', 'predict_landmarks_table',
-           'centre_errors', 'fit_cohort_landmarks', 'phantom_model_key', 'phantom_landmark_model', 'guide_landmarks']
+           'header_only', 'normalize_intensity', 'letterbox', 'to_grid', 'from_grid', 'grid_arrays',
+           'landmark_transforms', 'augment_batch', 'conv_bn', 'DirectCNN', 'UNet', 'gaussian_targets', 'heatmap_loss',
+           'decode_heatmaps', 'LandmarkConfig', 'LandmarkModel', 'save_landmark_model', 'load_landmark_model',
+           'predict_grid', 'fit_landmarks', 'stored_zooms', 'choose_slice', 'predict_centres', 'centres_rows',
+           'predict_landmarks_table', 'centre_errors', 'fit_cohort_landmarks', 'phantom_model_key',
+           'phantom_landmark_model', 'guide_landmarks']
 
 # %% ../nbs/02c_localise.ipynb
 CONVENTIONS = {"body": tuple(LUMBAR), "disc": tuple(DISCS)}  # convention -> its 5 levels, top to bottom
@@ -220,33 +221,41 @@ def grid_arrays(samples: Samples,  # from slice_samples / read_image_folder
     return X, to_grid(samples.points_rc, tf), tf
 
 # %% ../nbs/02c_localise.ipynb
-def _norm(p: torch.Tensor, S: int) -> torch.Tensor: return (2 * (p + 0.5) / S) - 1   # grid px -> [-1, 1]
-def _unnorm(u: torch.Tensor, S: int) -> torch.Tensor: return (u + 1) * S / 2 - 0.5
+from monai.transforms import (ApplyTransformToPointsd, Compose, RandAdjustContrastd, RandAffined, RandBiasFieldd, RandGaussianNoised,
+                              RandScaleIntensityd)
+from monai.data import MetaTensor
+from functools import lru_cache
+
+@lru_cache(maxsize=8)   # one Compose per setting: RandAffined caches its sampling grid
+def landmark_transforms(S: int,  # image size (square grid)
+                        rotate_deg: float = 10.0, scale: float = 0.1, shift: float = 0.06,  # max |angle|, |scale-1| per axis, |translation| (fraction of S)
+                        gamma: float = 0.2, gain: float = 0.1, noise: float = 0.03,  # max |log gamma|, |gain-1|, noise SD
+                        bias: float = 0.0,  # max |coefficient| of the bias field's exponent (a degree-2 polynomial); 0: none
+                        ) -> Compose:
+    "MONAI transforms of {'image': (1, S, S), 'points': (1, L, 2) grid (row, col)}: geometry applied to both, then intensities to the image."
+    t = [RandAffined(keys="image", prob=1.0, rotate_range=float(np.deg2rad(rotate_deg)), scale_range=(float(scale),) * 2,
+                     translate_range=(float(shift * S),) * 2, mode="bilinear", padding_mode="zeros", spatial_size=(S, S), cache_grid=True),
+         ApplyTransformToPointsd(keys="points", refer_keys="image", invert_affine=True, affine_lps_to_ras=False)]
+    if gamma: t.append(RandAdjustContrastd(keys="image", prob=1.0, gamma=(float(np.exp(-gamma)), float(np.exp(gamma)))))
+    if gain: t.append(RandScaleIntensityd(keys="image", factors=float(gain), prob=1.0))
+    if bias > 0: t.append(RandBiasFieldd(keys="image", degree=2, coeff_range=(-float(bias), float(bias)), prob=1.0))
+    if noise: t.append(RandGaussianNoised(keys="image", prob=1.0, std=float(noise), sample_std=False))
+    return Compose(t)
 
 def augment_batch(x: torch.Tensor,  # (B, 1, S, S) images
                   pts: torch.Tensor,  # (B, L, 2) grid (row, col)
                   g: torch.Generator,  # CPU generator (reproducible draws)
-                  rotate_deg: float = 10.0, scale: float = 0.1, shift: float = 0.06,  # max |angle|, |zoom-1|, |translation| (fraction of S)
+                  rotate_deg: float = 10.0, scale: float = 0.1, shift: float = 0.06,  # max |angle|, |scale-1| per axis, |translation| (fraction of S)
                   gamma: float = 0.2, gain: float = 0.1, noise: float = 0.03,  # max |log gamma|, |gain-1|, noise SD
-                  bias: float = 0.0,  # max |coefficient| of a smooth multiplicative field exp(quadratic in x, y); 0: none
+                  bias: float = 0.0,  # max |coefficient| of the bias field's exponent; 0: none
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    "Randomly rotate/zoom/shift images and their points together, then jitter intensities (and shade them with a bias field)."
-    B, S = x.shape[0], x.shape[-1]
-    u = lambda: torch.rand(B, generator=g) * 2 - 1
-    a, s, t = torch.deg2rad(u() * rotate_deg), 1 + u() * scale, torch.stack([u(), u()], 1) * 2 * shift
-    lg, gn, nz = u() * gamma, 1 + u() * gain, torch.randn(x.shape, generator=g)
-    A = torch.stack([torch.stack([torch.cos(a), -torch.sin(a)], 1), torch.stack([torch.sin(a), torch.cos(a)], 1)], 1) / s[:, None, None]
-    theta = torch.cat([A, t[:, :, None]], 2).to(x.device)
-    x = F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), align_corners=False, padding_mode="zeros")
-    xy = _norm(pts.flip(-1), S) - t[:, None].to(pts.device)                      # (x=col, y=row) normalised
-    xy = torch.linalg.solve(A.to(pts.device)[:, None], xy[..., None])[..., 0]
-    x = x.clamp_min(0) ** torch.exp(lg).to(x.device)[:, None, None, None] * gn.to(x.device)[:, None, None, None]
-    if bias > 0:   # surface-coil shading: a smooth field, e.g. bright at the back, dark in front
-        c = (torch.rand(B, 5, generator=g) * 2 - 1) * bias
-        r_, c_ = torch.meshgrid(torch.linspace(-1, 1, S), torch.linspace(-1, 1, S), indexing="ij")
-        terms = torch.stack([r_, c_, r_ * r_, c_ * c_, r_ * c_])
-        x = x * torch.exp(torch.einsum("bk,kij->bij", c, terms))[:, None].to(x.device)
-    return x + noise * nz.to(x.device), _unnorm(xy, S).flip(-1)
+    "Randomly rotate/scale/shift images and their points together (landmark_transforms, one image at a time), then jitter intensities."
+    t = landmark_transforms(x.shape[-1], rotate_deg, scale, shift, gamma, gain, noise, bias)
+    t.set_random_state(seed=int(torch.randint(0, 2 ** 31 - 1, (1,), generator=g)))
+    out = [t({"image": MetaTensor(xi.cpu()), "points": pi[None].double().cpu()}) for xi, pi in zip(x, pts)]
+    xs = torch.stack([torch.as_tensor(o["image"].as_tensor() if isinstance(o["image"], MetaTensor) else o["image"]) for o in out])
+    ps = torch.stack([torch.as_tensor(o["points"].as_tensor() if isinstance(o["points"], MetaTensor) else o["points"])[0] for o in out])
+    return xs.to(x.device, x.dtype), ps.to(pts.device, pts.dtype)
 
 # %% ../nbs/02c_localise.ipynb
 def conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:

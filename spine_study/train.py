@@ -23,7 +23,7 @@ from .models import SEED_INPUT, build_model, dead_unit_fractions
 # %% auto 0
 __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'PROTOCOLS', 'ORIGINAL_NORMS', 'SPLITS', 'NO_SITE_COLUMN', 'SITE_STATS',
            'BASELINE_STATS', 'DDP_FILES', 'DDP_UNUSED', 'MODELS_DIR', 'MODEL_CARD_FORMAT', 'ACQUISITION_COLUMNS',
-           'shift_slices', 'rotate_scale', 'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss',
+           'RandSliceShift', 'RandRelativeNoise', 'Augment', 'TrainConfig', 'TargetScaled', 'make_augment', 'make_loss',
            'predict', 'ensemble_predict', 'fit', 'planted_slabs', 'cv_fold', 'cross_validate', 'holdout', 'save_model',
            'load_model', 'check_protocol', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions',
            'bland_altman', 'plot_calibration', 'plot_learning_curves', 'StudyInputs', 'original_inputs',
@@ -33,32 +33,41 @@ __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'PROTOCOLS', 'ORIGINAL_NORMS', 'SPLIT
            'model_card', 'record_training_study']
 
 # %% ../nbs/03_train.ipynb
-def shift_slices(x: torch.Tensor,      # (B, S, H, W) slabs
-                 shifts: torch.Tensor, # (B,) integer shift per scan (+1: content moves to higher slice index)
-                ) -> torch.Tensor:
-    "Shift each slab along the slice axis by an integer, replicating the edge slice."
-    B, S = x.shape[:2]
-    src = (torch.arange(S, device=x.device)[None] - shifts.to(x.device)[:, None]).clamp(0, S - 1)
-    return torch.gather(x, 1, src[:, :, None, None].expand_as(x))
+from monai.transforms import Compose, RandAdjustContrast, RandAffine, RandomizableTransform, RandScaleIntensity
 
-def rotate_scale(x: torch.Tensor,         # (B, S, H, W) slabs; all slices of a scan move together
-                 angle_deg: torch.Tensor, # (B,) in-plane rotation, degrees
-                 scale: torch.Tensor,     # (B,) zoom factor (>1 enlarges the anatomy)
-                ) -> torch.Tensor:
-    "Rotate and zoom each slab in-plane about the image centre (bilinear, border padding), aspect-correct."
-    H, W = x.shape[-2:]
-    a = torch.deg2rad(angle_deg.to(x.device, torch.float32)); s = scale.to(x.device, torch.float32)
-    c, si = torch.cos(a) / s, torch.sin(a) / s
-    theta = torch.stack([torch.stack([c, -si * H / W, torch.zeros_like(c)], -1),
-                         torch.stack([si * W / H, c, torch.zeros_like(c)], -1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="border", align_corners=False)
+class RandSliceShift(RandomizableTransform):
+    "Shift a channel-first slab (S, H, W) along its slice axis by a random integer in [-max_shift, max_shift], replicating the edge slice."
+    def __init__(self, max_shift: int = 1, # largest |shift|, slices (+1: content moves to a higher slice index)
+                 prob: float = 1.0):
+        RandomizableTransform.__init__(self, prob); self.max_shift, self.shift = int(max_shift), 0
+    def randomize(self, data=None):
+        super().randomize(None)
+        self.shift = int(self.R.randint(-self.max_shift, self.max_shift + 1))
+    def __call__(self, img: torch.Tensor, randomize: bool = True) -> torch.Tensor:
+        if randomize: self.randomize()
+        if not self._do_transform or self.shift == 0: return img
+        return img[(torch.arange(img.shape[0], device=img.device) - self.shift).clamp(0, img.shape[0] - 1)]
+
+class RandRelativeNoise(RandomizableTransform):
+    "Add Gaussian noise whose SD is `fraction` of the image's own intensity SD."
+    def __init__(self, fraction: float = 0.03, prob: float = 1.0):
+        RandomizableTransform.__init__(self, prob); self.fraction, self.noise = float(fraction), None
+    def randomize(self, img: torch.Tensor):
+        super().randomize(None)
+        self.noise = self.R.standard_normal(tuple(img.shape)).astype(np.float32)
+    def __call__(self, img: torch.Tensor, randomize: bool = True) -> torch.Tensor:
+        if randomize: self.randomize(img)
+        if not self._do_transform: return img
+        return img + self.fraction * img.std() * torch.as_tensor(self.noise, device=img.device, dtype=img.dtype)
 
 # %% ../nbs/03_train.ipynb
+from monai.data import get_track_meta, set_track_meta
+
 class Augment:
-    "Batched, on-device augmentation of (B, S, H, W) slabs: rotation, scaling, slice jitter, gamma, gain, noise."
+    "Augmentation of (B, S, H, W) slabs, scan by scan, as composed MONAI transforms: slice jitter, rotation and scaling, gamma, gain, noise."
+    STRENGTHS = ("rotate_deg", "scale", "gain", "gamma", "noise", "slice_jitter")
     def __init__(self, rotate_deg: float = 7.5, # max |in-plane rotation|, degrees
-                 scale: float = 0.10,           # max relative zoom (0.1: factor in [0.9, 1.1])
+                 scale: float = 0.10,           # max relative scaling of each in-plane axis, drawn independently (0.1: factors in [0.9, 1.1])
                  gain: float = 0.10,            # max relative intensity gain
                  gamma: float = 0.15,           # max |log gamma| of a per-scan gamma on min-max rescaled intensities
                  noise: float = 0.03,           # Gaussian noise SD as a fraction of the scan's intensity SD
@@ -68,28 +77,33 @@ class Augment:
             if v < 0: raise ValueError(f"augmentation strength {k} must be >= 0, got {v}")
         if scale >= 1 or gain >= 1: raise ValueError("scale and gain must be < 1 (relative changes)")
         self.rotate_deg, self.scale, self.gain, self.gamma, self.noise, self.slice_jitter = rotate_deg, scale, gain, gamma, noise, int(slice_jitter)
+        self._composed = {}   # (H, W) -> Compose (RandAffine caches its sampling grid per image size)
 
-    def __repr__(self): return "Augment(" + ", ".join(f"{k}={v}" for k, v in vars(self).items()) + ")"
+    def __repr__(self): return "Augment(" + ", ".join(f"{k}={getattr(self, k)}" for k in self.STRENGTHS) + ")"
     @property
-    def is_identity(self) -> bool: return not any(vars(self).values())
+    def is_identity(self) -> bool: return not any(getattr(self, k) for k in self.STRENGTHS)
+
+    def transforms(self, hw: tuple) -> Compose:
+        "The composed MONAI transforms for channel-first images of in-plane size hw (the ones whose strength is not 0)."
+        if hw not in self._composed:
+            t = []
+            if self.slice_jitter: t.append(RandSliceShift(self.slice_jitter))
+            if self.rotate_deg or self.scale:
+                t.append(RandAffine(prob=1.0, rotate_range=float(np.deg2rad(self.rotate_deg)), scale_range=(float(self.scale),) * 2, mode="bilinear",
+                                    padding_mode="border", spatial_size=tuple(hw), cache_grid=True))
+            if self.gamma: t.append(RandAdjustContrast(prob=1.0, gamma=(float(np.exp(-self.gamma)), float(np.exp(self.gamma)))))
+            if self.gain: t.append(RandScaleIntensity(factors=float(self.gain), prob=1.0))
+            if self.noise: t.append(RandRelativeNoise(self.noise))
+            self._composed[hw] = Compose(t)
+        return self._composed[hw]
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self.is_identity: return x
-        B, g = x.shape[0], generator
-        u = lambda: (torch.rand(B, generator=g, device=g.device) * 2 - 1).to(x.device)   # U(-1, 1) per scan
-        shifts = torch.randint(-self.slice_jitter, self.slice_jitter + 1, (B,), generator=g, device=g.device)
-        angle, zoom, log_gamma, gain = u() * self.rotate_deg, 1 + u() * self.scale, u() * self.gamma, 1 + u() * self.gain
-        if self.slice_jitter: x = shift_slices(x, shifts)
-        if self.rotate_deg or self.scale: x = rotate_scale(x, angle, zoom)
-        if self.gamma:
-            lo, hi = x.amin((1, 2, 3), keepdim=True), x.amax((1, 2, 3), keepdim=True)
-            span = (hi - lo).clamp_min(1e-6)
-            x = lo + span * ((x - lo) / span).clamp(0, 1) ** torch.exp(log_gamma)[:, None, None, None]
-        if self.gain: x = x * gain[:, None, None, None]
-        if self.noise:
-            sd = x.std((1, 2, 3), keepdim=True)
-            x = x + self.noise * sd * torch.randn(x.shape, generator=g, device=g.device).to(x.device)
-        return x
+        t = self.transforms(tuple(x.shape[-2:]))
+        t.set_random_state(seed=int(torch.randint(0, 2 ** 31 - 1, (1,), generator=generator, device=generator.device)))
+        tracking = get_track_meta(); set_track_meta(False)
+        try: return torch.stack([torch.as_tensor(t(xi)) for xi in x]).to(x.dtype)
+        finally: set_track_meta(tracking)
 
 # %% ../nbs/03_train.ipynb
 @dataclass

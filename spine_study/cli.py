@@ -246,13 +246,14 @@ def is_study_notebook(nb_path: str | Path) -> bool:
 # the recommended network at 5-fold x 1 repeat in the study (the notebook's default is x 2): with the cnn_features_svr
 # baseline it trains ten networks, and at x 2 twenty, which alone took 26 of the study's 31 minutes on 2 cores.
 # 06_external ends the recommended network's chain: it carries that chain's 03 fold ensemble to an independent phantom.
-# The same network left one site out (split "site", no baselines: five networks, one per held-out site) follows the landmarks.
+# The same network left one site out (split "site", no baselines: five networks, one per held-out site) is a chain of its own.
+# 02_preprocess reads the cohort itself, so it runs beside 01_data.
 # 07_report comes last, alone: the study as one document from the runs just made (it reads runs, trains nothing: seconds).
 STUDY = [("01_data", {}), ("02_preprocess", {}), ("03_train", {"model": "seed_simplecnn", "split": "seed_holdout"}),
          ("03_train", {"repeats": 1}), ("04_diagnostics", {"run_id": "seed"}), ("04_diagnostics", {}), ("05_landmarks", {}),
          ("06_external", {}), ("07_report", {}), ("03_train", {"split": "site", "baselines": False})]
-STUDY_PLAN = [[[0, 1]],                 # stages (in order) of chains (in parallel) of STUDY indices (in order)
-              [[2, 4], [3, 5, 7], [6, 9]],
+STUDY_PLAN = [[[0], [1]],               # stages (in order) of chains (in parallel) of STUDY indices (in order)
+              [[3, 5, 7], [2, 4], [6], [9]],   # longest first: a process that finishes takes the next chain
               [[8]]]
 
 # %% ../nbs/90_cli.ipynb
@@ -267,6 +268,7 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
                runner=None,        # (stem, params, log_output) -> run dir; default run_notebook
               ) -> list:
     "Worker: run one chain; [(stem, params, run dir or None, error or None)]. A failure ends the chain; a stop signal (Ctrl-C) the study."
+    from spine_study.core import render_notebook_html
     runner = runner or run_notebook
     out, prev, trained = [], None, None
     for stem, params in chain:
@@ -286,6 +288,7 @@ def _run_chain(chain: list,        # [(stem, params), ...] run in this order
             out.append((stem, p, getattr(e, "run_dir", None), f"{type(e).__name__}: {e}"))
             print(f"[study] {stem} FAILED: {e}", file=sys.stderr, flush=True); break
         out.append((stem, p, prev, None)); trained = prev if stem == "03_train" else trained
+        if runner is run_notebook: render_notebook_html(prev / nb.name)   # its page now, in this process, not all at the end
         if (line := problems_summary(prev)): print(f"[study] {stem}: {line}", file=sys.stderr, flush=True)
         print(f"[study] {stem} -> {prev}", file=sys.stderr, flush=True)
     return out

@@ -33,10 +33,10 @@ __all__ = ['CONVENTIONS', 'LANDMARK_COLUMNS', 'DIRECT_ORIGINAL', 'CENTRE_COLUMNS
            'PHANTOM_HEATMAP_TEST', 'LANDMARK_SOURCES', 'normalize_level', 'level_convention', 'LandmarkError',
            'Landmarks', 'check_landmark_rows', 'incomplete_scan_problems', 'read_landmarks', 'Samples', 'slice_samples',
            'header_only', 'normalize_intensity', 'letterbox', 'to_grid', 'from_grid', 'grid_arrays',
-           'landmark_transforms', 'augment_batch', 'conv_bn', 'DirectCNN', 'UNet', 'gaussian_targets', 'heatmap_loss',
-           'decode_heatmaps', 'LandmarkConfig', 'LandmarkModel', 'save_landmark_model', 'load_landmark_model',
-           'predict_grid', 'fit_landmarks', 'stored_zooms', 'choose_slice', 'predict_centres', 'centres_rows',
-           'predict_landmarks_table', 'centre_errors', 'fit_cohort_landmarks', 'phantom_model_key',
+           'landmark_transforms', 'affine_points', 'augment_batch', 'conv_bn', 'DirectCNN', 'UNet', 'gaussian_targets',
+           'heatmap_loss', 'decode_heatmaps', 'LandmarkConfig', 'LandmarkModel', 'save_landmark_model',
+           'load_landmark_model', 'predict_grid', 'fit_landmarks', 'stored_zooms', 'choose_slice', 'predict_centres',
+           'centres_rows', 'predict_landmarks_table', 'centre_errors', 'fit_cohort_landmarks', 'phantom_model_key',
            'phantom_landmark_model', 'guide_landmarks']
 
 # %% ../nbs/02c_localise.ipynb
@@ -221,26 +221,35 @@ def grid_arrays(samples: Samples,  # from slice_samples / read_image_folder
     return X, to_grid(samples.points_rc, tf), tf
 
 # %% ../nbs/02c_localise.ipynb
-from monai.transforms import (ApplyTransformToPointsd, Compose, RandAdjustContrastd, RandAffined, RandBiasFieldd, RandGaussianNoised,
-                              RandScaleIntensityd)
-from monai.data import MetaTensor
 from functools import lru_cache
+from monai.data import get_track_meta, set_track_meta
+from monai.transforms import (ApplyTransformToPoints, Compose, RandAdjustContrast, RandAffine, RandBiasField, RandGaussianNoise,
+                              RandScaleIntensity)
 
-@lru_cache(maxsize=8)   # one Compose per setting: RandAffined caches its sampling grid
+@lru_cache(maxsize=8)   # one pair per setting: RandAffine caches its sampling grid
 def landmark_transforms(S: int,  # image size (square grid)
                         rotate_deg: float = 10.0, scale: float = 0.1, shift: float = 0.06,  # max |angle|, |scale-1| per axis, |translation| (fraction of S)
                         gamma: float = 0.2, gain: float = 0.1, noise: float = 0.03,  # max |log gamma|, |gain-1|, noise SD
                         bias: float = 0.0,  # max |coefficient| of the bias field's exponent (a degree-2 polynomial); 0: none
-                        ) -> Compose:
-    "MONAI transforms of {'image': (1, S, S), 'points': (1, L, 2) grid (row, col)}: geometry applied to both, then intensities to the image."
-    t = [RandAffined(keys="image", prob=1.0, rotate_range=float(np.deg2rad(rotate_deg)), scale_range=(float(scale),) * 2,
-                     translate_range=(float(shift * S),) * 2, mode="bilinear", padding_mode="zeros", spatial_size=(S, S), cache_grid=True),
-         ApplyTransformToPointsd(keys="points", refer_keys="image", invert_affine=True, affine_lps_to_ras=False)]
-    if gamma: t.append(RandAdjustContrastd(keys="image", prob=1.0, gamma=(float(np.exp(-gamma)), float(np.exp(gamma)))))
-    if gain: t.append(RandScaleIntensityd(keys="image", factors=float(gain), prob=1.0))
-    if bias > 0: t.append(RandBiasFieldd(keys="image", degree=2, coeff_range=(-float(bias), float(bias)), prob=1.0))
-    if noise: t.append(RandGaussianNoised(keys="image", prob=1.0, std=float(noise), sample_std=False))
-    return Compose(t)
+                        ) -> tuple[RandAffine, Compose]:
+    "(geometry, intensities): MONAI transforms of one (1, S, S) image; the geometry's matrix moves the image's points too (`affine_points`)."
+    geo = RandAffine(prob=1.0, rotate_range=float(np.deg2rad(rotate_deg)), scale_range=(float(scale),) * 2, translate_range=(float(shift * S),) * 2,
+                     mode="bilinear", padding_mode="zeros", spatial_size=(S, S), cache_grid=True)
+    t = []
+    if gamma: t.append(RandAdjustContrast(prob=1.0, gamma=(float(np.exp(-gamma)), float(np.exp(gamma)))))
+    if gain: t.append(RandScaleIntensity(factors=float(gain), prob=1.0))
+    if bias > 0: t.append(RandBiasField(degree=2, coeff_range=(-float(bias), float(bias)), prob=1.0))
+    if noise: t.append(RandGaussianNoise(prob=1.0, std=float(noise), sample_std=False))
+    return geo, Compose(t)
+
+def affine_points(geo: RandAffine,  # after its call on an image
+                  pts: torch.Tensor,  # (L, 2) grid (row, col) of that image
+                  S: int) -> torch.Tensor:
+    "The points moved with the image by the affine `geo` last drew: MONAI's ApplyTransformToPoints with that matrix, in pixel coordinates."
+    c = torch.eye(3, dtype=torch.float64); c[:2, 2] = -(S - 1) / 2     # pixel -> centred (RandAffine's grid)
+    m = torch.linalg.inv(c) @ torch.as_tensor(geo.rand_affine_grid.get_transformation_matrix(), dtype=torch.float64) @ c   # output px -> input px
+    move = ApplyTransformToPoints(dtype=torch.float64, affine=m, invert_affine=True, affine_lps_to_ras=False)
+    return torch.as_tensor(move(pts.double()[None]))[0]
 
 def augment_batch(x: torch.Tensor,  # (B, 1, S, S) images
                   pts: torch.Tensor,  # (B, L, 2) grid (row, col)
@@ -250,12 +259,16 @@ def augment_batch(x: torch.Tensor,  # (B, 1, S, S) images
                   bias: float = 0.0,  # max |coefficient| of the bias field's exponent; 0: none
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     "Randomly rotate/scale/shift images and their points together (landmark_transforms, one image at a time), then jitter intensities."
-    t = landmark_transforms(x.shape[-1], rotate_deg, scale, shift, gamma, gain, noise, bias)
-    t.set_random_state(seed=int(torch.randint(0, 2 ** 31 - 1, (1,), generator=g)))
-    out = [t({"image": MetaTensor(xi.cpu()), "points": pi[None].double().cpu()}) for xi, pi in zip(x, pts)]
-    xs = torch.stack([torch.as_tensor(o["image"].as_tensor() if isinstance(o["image"], MetaTensor) else o["image"]) for o in out])
-    ps = torch.stack([torch.as_tensor(o["points"].as_tensor() if isinstance(o["points"], MetaTensor) else o["points"])[0] for o in out])
-    return xs.to(x.device, x.dtype), ps.to(pts.device, pts.dtype)
+    S = x.shape[-1]
+    geo, inten = landmark_transforms(S, rotate_deg, scale, shift, gamma, gain, noise, bias)
+    seed = int(torch.randint(0, 2 ** 31 - 2, (1,), generator=g)); geo.set_random_state(seed); inten.set_random_state(seed + 1)
+    tracking = get_track_meta(); set_track_meta(False)   # plain tensors; the points take the matrix directly
+    try:
+        xs, ps = [], []
+        for xi, pi in zip(x.cpu(), pts.cpu()):
+            xo = geo(xi); ps.append(affine_points(geo, pi, S)); xs.append(torch.as_tensor(inten(xo)))
+    finally: set_track_meta(tracking)
+    return torch.stack(xs).to(x.device, x.dtype), torch.stack(ps).to(pts.device, pts.dtype)
 
 # %% ../nbs/02c_localise.ipynb
 def conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:

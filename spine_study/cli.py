@@ -193,7 +193,8 @@ def study_only(nb):
     n = 0
     for c in cells[:first]:
         if c.cell_type == "code" and not is_exported(c) and c.source.strip():
-            c.metadata.setdefault("tags", []); c.metadata["tags"] = [*c.metadata["tags"], SKIP_TAG] if SKIP_TAG not in c.metadata["tags"] else c.metadata["tags"]
+            tags = c.metadata.setdefault("tags", [])
+            if SKIP_TAG not in tags: tags.append(SKIP_TAG)
             n += 1
     nb.metadata.setdefault("spine_study", {})["test_cells_skipped"] = n
     return n
@@ -247,7 +248,8 @@ def is_study_notebook(nb_path: str | Path) -> bool:
 # baseline it trains ten networks, and at x 2 twenty, which alone took 26 of the study's 31 minutes on 2 cores.
 # 06_external ends the recommended network's chain: it carries that chain's 03 fold ensemble to an independent phantom.
 # The same network left one site out (split "site", no baselines: five networks, one per held-out site) is a chain of its
-# own: with 2 processes the seed's chain ends first and takes it, the recommended chain then takes the landmarks (15 min 19 s the other way round, LOSO last on the recommended chain's process).
+# own, queued before the landmarks: with 2 processes the seed's chain usually ends first and takes it (the study took
+# 15 min 19 s with the other order and 15 min 44 s with this one: within this machine's run-to-run spread).
 # 02_preprocess reads the cohort itself, so it runs beside 01_data.
 # 07_report comes last, alone: the study as one document from the runs just made (it reads runs, trains nothing: seconds).
 STUDY = [("01_data", {}), ("02_preprocess", {}), ("03_train", {"model": "seed_simplecnn", "split": "seed_holdout"}),

@@ -370,10 +370,11 @@ def describe_run(run: RunInfo, # a complete run
 # %% ../nbs/07_report.ipynb
 PUBLISHED_SEED_R2 = -0.4843   # the original project's test R² on its 24 test patients, as its README reports it (../shared/seeds/)
 
-def _ci(doc, run, key, fmt=".3f") -> str:
+def _ci(doc, run, key, fmt=".3f",
+        ci_key: str | None = None) -> str:  # the CI's key where it is not `{key}_ci95` (per-site keys: r2_ci95_site_X)
     "value [CI] of a metrics.json key, each a fact."
     v = doc.fact(run, key, fmt=fmt)
-    ci = doc.fact(run, f"{key}_ci95", fmt=fmt)
+    ci = doc.fact(run, ci_key or f"{key}_ci95", fmt=fmt)
     return v if ci == "n/a" else f"{v} {ci}"
 
 def _is_phantom(ch: dict) -> bool:
@@ -625,7 +626,7 @@ def site_section(doc: Doc, ch: dict):
     sites = sorted(k[len(site_key("r2", "")):] for k in s.metrics if k.startswith(site_key("r2", "")) and "_ci95" not in k)
     doc.p(f"Run {doc.run_link(s)}: each site of the sheet is held out once and predicted by a network trained on the other sites "
           "(per patient, bootstrap 95 % CIs). Random-patient CV of the same recipe beside it.")
-    rows = [[site, doc.fact(s, site_key("n_patients", site), fmt="d"), _ci(doc, s, site_key("r2", site))] for site in sites]
+    rows = [[site, doc.fact(s, site_key("n_patients", site), fmt="d"), _ci(doc, s, site_key("r2", site), ci_key=site_key("r2_ci95", site))] for site in sites]
     rows.append(["all sites, pooled", doc.fact(s, "n_patients", fmt="d"), _ci(doc, s, "r2")])
     if rec is not None: rows.append(["random-patient CV (Results)", doc.fact(rec, "n_patients", fmt="d"), _ci(doc, rec, "r2")])
     doc.table(["held-out site", "patients", "R² [95 % CI]"], rows)

@@ -49,17 +49,18 @@ def test_cli_run_is_complete(reports, tmp_path):
 
 
 def test_plain_papermill_completes(reports, tmp_path):
-    out = tmp_path / "out put é.ipynb"
+    out, mark = tmp_path / "out put é.ipynb", tmp_path / "test cell ran"
     subprocess.run([str(BIN / "papermill"), str(FIXTURE), str(out), "-p", "reports_dir", str(reports)],
-                   check=True, capture_output=True, timeout=600)
+                   check=True, capture_output=True, timeout=600, env={**os.environ, "DEMO_TEST_MARK": str(mark)})
     run_dir = only_run(reports)
     st = wait_final(run_dir)
     assert st["status"] == "complete", st
     assert st["executed_by"] == "papermill" and (run_dir / out.name).exists()
+    assert mark.read_text() == "ran"                      # plain papermill executes the notebook's test cells too
 
 
 def test_study_runs_skip_test_cells(reports, tmp_path):
-    "`spine-study run` executes a notebook's exported cells and study section, not its test cells; --with-tests and plain papermill run them."
+    "`spine-study run` executes a notebook's exported cells and study section, not its test cells; --with-tests runs them."
     mark = tmp_path / "test cell ran"
     run_dir = Path(cli("run", FIXTURE, "-p", "reports_dir", reports, env={"DEMO_TEST_MARK": str(mark)}).stdout.strip().splitlines()[-1])
     st = read_status(run_dir)
@@ -69,11 +70,7 @@ def test_study_runs_skip_test_cells(reports, tmp_path):
     assert "skip-execution" not in cells[1]["metadata"].get("tags", [])                  # the exported cell ran
     run_dir = Path(cli("run", FIXTURE, "--with-tests", "-p", "reports_dir", reports, "-p", "seed", 2,
                        env={"DEMO_TEST_MARK": str(mark)}).stdout.strip().splitlines()[-1])
-    assert read_status(run_dir)["test_cells_skipped"] == 0 and mark.read_text() == "ran"
-    mark.unlink()
-    subprocess.run([str(BIN / "papermill"), str(FIXTURE), str(tmp_path / "o.ipynb"), "-p", "reports_dir", str(reports), "-p", "seed", "3"],
-                   check=True, capture_output=True, timeout=600, env={**os.environ, "DEMO_TEST_MARK": str(mark)})
-    assert mark.read_text() == "ran"
+    assert read_status(run_dir)["test_cells_skipped"] == 0 and mark.read_text() == "ran"   # plain papermill: test_plain_papermill_completes
 
 
 def test_injected_failure_is_failed_and_not_indexed(reports, tmp_path):

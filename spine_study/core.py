@@ -130,8 +130,13 @@ def cluster_executor(cluster: str | None = None, # None, "local:N" or "tcp://hos
         raise ImportError(f"cluster={cluster!r} needs Dask distributed, which is not installed: pip install 'dask[distributed]>=2024.1' "
                           "(or install spine-study with its [cluster] extra)") from e
     if what[0] == "local":
-        with LocalCluster(n_workers=what[1], threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as client:
-            yield _with_client(client)
+        lc = LocalCluster(n_workers=what[1], threads_per_worker=1, processes=True, dashboard_address=None); client = Client(lc)
+        try: yield _with_client(client)
+        finally:
+            client.close()
+            try: lc.close()
+            except AssertionError as e:   # Dask's teardown race: a nanny restarting a killed worker as the cluster closes
+                print(f"[cluster] the LocalCluster closed with a teardown error of Dask's, ignored: {e}", file=sys.stderr)
         return
     try: client = Client(what[1], timeout=timeout_s)
     except (OSError, TimeoutError) as e:   # refused, unknown host, or silence: Dask says "Timed out trying to connect"

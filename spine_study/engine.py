@@ -25,8 +25,8 @@ from .models import load_tensors
 
 # %% auto 0
 __all__ = ['OPTIMIZERS', 'SCHEDULERS', 'STEP_PER', 'LAST_BATCH', 'LONG_EPOCH_S', 'CHECKPOINT_FORMAT', 'FitConfig',
-           'torch_threads', 'session', 'make_optimizer', 'make_scheduler', 'amp_dtype', 'batches', 'dist_rank_world',
-           'rank_batches', 'fit_loop', 'run_folds', 'save_checkpoint', 'load_checkpoint']
+           'torch_threads', 'monai_seeded', 'session', 'make_optimizer', 'make_scheduler', 'amp_dtype', 'batches',
+           'dist_rank_world', 'rank_batches', 'fit_loop', 'run_folds', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/02e_engine.ipynb
 OPTIMIZERS, SCHEDULERS, STEP_PER, LAST_BATCH = ("adam", "adamw"), ("plateau", "cosine", "none"), ("epoch", "batch"), ("merge", "drop")
@@ -68,6 +68,19 @@ def torch_threads(n: int | None):  # torch CPU threads inside the block (None: l
     if n: torch.set_num_threads(n)
     try: yield
     finally: torch.set_num_threads(old)
+
+@contextmanager
+def monai_seeded(transforms,              # MONAI Randomizable transforms (a Compose, or several)
+                 generator: torch.Generator,  # the fit loop's augmentation stream
+                 high: int = 2 ** 31 - 1,     # the seed is drawn from [0, high) (a caller keeps the range its runs were made with)
+                ):
+    "Seed MONAI transforms with one integer drawn from the loop's generator (the k-th gets seed + k) and turn MONAI's metadata tracking off inside the block: the augmentations' shared way of being reproducible."
+    from monai.data import get_track_meta, set_track_meta
+    seed = int(torch.randint(0, high, (1,), generator=generator, device=generator.device))
+    for k, t in enumerate(transforms if isinstance(transforms, (list, tuple)) else [transforms]): t.set_random_state(seed=seed + k)
+    tracking = get_track_meta(); set_track_meta(False)   # plain tensors in and out (MetaTensors cost about twice the time)
+    try: yield
+    finally: set_track_meta(tracking)
 
 @contextmanager
 def session(cfg: FitConfig):  # yields the torch.device to train on

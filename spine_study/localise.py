@@ -23,7 +23,7 @@ from torch import nn
 from .cohort import Problem, build_cohort, format_problems
 from .core import DISCS, LUMBAR, data_home, in_test
 from .data import default_cohort_size
-from .engine import FitConfig, fit_loop, load_checkpoint, save_checkpoint, session, torch_threads
+from .engine import FitConfig, fit_loop, load_checkpoint, monai_seeded, save_checkpoint, session, torch_threads
 from .phantom import ensure_phantom, phantom_name
 from .preprocess import landmarks_file, mid_slice, midsagittal_index, read_series
 from .readers import Scan, ScanReadError, read_scan
@@ -222,7 +222,6 @@ def grid_arrays(samples: Samples,  # from slice_samples / read_image_folder
 
 # %% ../nbs/02c_localise.ipynb
 from functools import lru_cache
-from monai.data import get_track_meta, set_track_meta
 from monai.transforms import (ApplyTransformToPoints, Compose, RandAdjustContrast, RandAffine, RandBiasField, RandGaussianNoise,
                               RandScaleIntensity)
 
@@ -261,13 +260,10 @@ def augment_batch(x: torch.Tensor,  # (B, 1, S, S) images
     "Randomly rotate/scale/shift images and their points together (landmark_transforms, one image at a time), then jitter intensities."
     S = x.shape[-1]
     geo, inten = landmark_transforms(S, rotate_deg, scale, shift, gamma, gain, noise, bias)
-    seed = int(torch.randint(0, 2 ** 31 - 2, (1,), generator=g)); geo.set_random_state(seed); inten.set_random_state(seed + 1)
-    tracking = get_track_meta(); set_track_meta(False)   # plain tensors; the points take the matrix directly
-    try:
-        xs, ps = [], []
+    xs, ps = [], []
+    with monai_seeded([geo, inten], g, high=2 ** 31 - 2):   # plain tensors; the points take the matrix directly
         for xi, pi in zip(x.cpu(), pts.cpu()):
             xo = geo(xi); ps.append(affine_points(geo, pi, S)); xs.append(torch.as_tensor(inten(xo)))
-    finally: set_track_meta(tracking)
     return torch.stack(xs).to(x.device, x.dtype), torch.stack(ps).to(pts.device, pts.dtype)
 
 # %% ../nbs/02c_localise.ipynb

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .engine import FitConfig, amp_dtype, fit_loop, load_checkpoint, run_folds, save_checkpoint, session
+from .engine import FitConfig, amp_dtype, fit_loop, load_checkpoint, monai_seeded, run_folds, save_checkpoint, session
 from .metrics import inner_val_split, patient_level, r2
 from .models import SEED_INPUT, build_model, dead_unit_fractions
 
@@ -61,8 +61,6 @@ class RandRelativeNoise(RandomizableTransform):
         return img + self.fraction * img.std() * torch.as_tensor(self.noise, device=img.device, dtype=img.dtype)
 
 # %% ../nbs/03_train.ipynb
-from monai.data import get_track_meta, set_track_meta
-
 class Augment:
     "Augmentation of (B, S, H, W) slabs, scan by scan, as composed MONAI transforms: slice jitter, rotation and scaling, gamma, gain, noise."
     STRENGTHS = ("rotate_deg", "scale", "gain", "gamma", "noise", "slice_jitter")
@@ -100,10 +98,7 @@ class Augment:
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self.is_identity: return x
         t = self.transforms(tuple(x.shape[-2:]))
-        t.set_random_state(seed=int(torch.randint(0, 2 ** 31 - 1, (1,), generator=generator, device=generator.device)))
-        tracking = get_track_meta(); set_track_meta(False)
-        try: return torch.stack([torch.as_tensor(t(xi)) for xi in x]).to(x.dtype)
-        finally: set_track_meta(tracking)
+        with monai_seeded(t, generator): return torch.stack([torch.as_tensor(t(xi)) for xi in x]).to(x.dtype)
 
 # %% ../nbs/03_train.ipynb
 @dataclass

@@ -77,8 +77,7 @@ def test_01_data_on_a_messy_folder(reports, tmp_path):
     bad = sorted(data.glob("P0002_*"))[0]
     cut = sorted(bad.iterdir())[3]; cut.write_bytes(cut.read_bytes()[:-500])       # one slice's pixel data cut short
     (data / "truth.json").write_text(json.dumps({"scans": [{"file": "P0001.dcm", "grade": 2}], "note": "our own reading"}))
-    p = cli("run", "01_data", "-p", "data_dir", data, "-p", "reports_dir", reports, cwd=tmp_path,
-            env={"IN_TEST": "1"})   # the notebook's own test cells at their small size: this test is about the data_dir given
+    p = cli("run", "01_data", "-p", "data_dir", data, "-p", "reports_dir", reports, cwd=tmp_path)
     run_dir = Path(p.stdout.strip().splitlines()[-1])
     assert read_status(run_dir)["status"] == "complete", read_status(run_dir)
     m = json.loads((run_dir / "metrics.json").read_text())

@@ -17,7 +17,7 @@ def test_03_train_reports_a_truncated_scan(reports, tmp_path):
     bad = sorted(data.glob("*.nii.gz"))[6]
     raw = bad.read_bytes(); bad.write_bytes(raw[: len(raw) // 2])               # cut to half its size
     p = cli("run", "03_train", "-p", "data_dir", data, "-p", "model", "features_svr", "-p", "repeats", 1, "-p", "folds", 3,
-            "-p", "reports_dir", reports, cwd=tmp_path, env={"IN_TEST": "1"})   # the notebook's own test cells at their small size
+            "-p", "reports_dir", reports, cwd=tmp_path, env={"IN_TEST": "1"})   # the study section at its test size (3 folds, 3 epochs)
     run_dir = Path(p.stdout.strip().splitlines()[-1])
     assert read_status(run_dir)["status"] == "complete", read_status(run_dir)
     problems = pd.read_csv(run_dir / "problems.csv")

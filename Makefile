@@ -54,7 +54,8 @@ REPRODUCE_ARGS ?=
 reproduce: $(STAMP)
 	$(BIN)/spine-study reproduce $(REPRODUCE_ARGS)
 
-lab: $(STAMP)
+lab: $(STAMP)   # JupyterLab is the [lab] extra, installed here on first use (kept out of [dev]: see settings.ini)
+	test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install -q -e ".[lab]"
 	$(BIN)/jupyter lab nbs/
 
 index: $(STAMP)

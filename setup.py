@@ -21,7 +21,8 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg["lib_name"], f"{cfg['lib_name']}.*"]),
     include_package_data=True,
     install_requires=cfg["requirements"].split(),
-    extras_require={"dev": cfg["dev_requirements"].split(), "cluster": cfg.get("cluster_requirements", "").split()},
+    extras_require={"dev": cfg["dev_requirements"].split(), "cluster": cfg.get("cluster_requirements", "").split(),
+                    "lab": cfg.get("lab_requirements", "").split()},
     entry_points={
         "console_scripts": cfg["console_scripts"].split(),
         "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],

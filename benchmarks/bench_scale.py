@@ -10,8 +10,8 @@ size, and the cost of training one network on two processes (DDP). The numbers b
    cluster's start is timed apart). Scans/s, CPU-seconds per scan (this process and its workers, the cluster's
    start and stop included), cache bytes per scan.
 2. Training: one epoch of the recommended CNN25D (batch 16, one torch thread) on N slabs, the cohort's own slabs
-   repeated up to N; each N in a fresh process, whose peak RSS is its own. The slabs are held in memory, as
-   03_train holds them today, so peak RSS grows with N (memory-mapped training is not built yet).
+   repeated up to N; each N in a fresh process, whose peak RSS is its own. Twice per N: with the slabs held in memory
+   (03_train's default) and left on disk (`in_memory=False`: a .npy of N rows read a batch at a time, core.DiskRows).
 3. DDP: `spine-study ddp --nproc 1` and `--nproc 2` (two gloo processes), the same 2 folds x 3 epochs: seconds per
    epoch of training (rank 0's), and the ratio.
 """
@@ -60,19 +60,30 @@ def preprocessing(data_dir, modes) -> list:
 
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from dataclasses import replace
 import numpy as np
-import pandas as pd
+from spine_study.core import DiskRows
 from spine_study.train import RECOMMENDED, fit
-X = np.load(sys.argv[1], mmap_mode="r"); y = np.load(sys.argv[2]); n = int(sys.argv[3])
-idx = np.resize(np.arange(len(X)), n)
-Xn, yn = np.ascontiguousarray(X[idx]), y[idx]
+src, y_file, n, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+if mode == "memory":
+    X = np.load(src, mmap_mode="r"); Xn = np.ascontiguousarray(X[np.resize(np.arange(len(X)), n)]); del X
+else: Xn = DiskRows(src)   # a file of n rows: nothing of it in memory until a batch is read
+yn = np.load(y_file)[np.resize(np.arange(int(sys.argv[5])), n)]
 t0 = time.perf_counter()
 _, h = fit(Xn, yn, None, None, replace(RECOMMENDED, epochs=1, early_stopping_patience=None, num_threads=1, device="cpu"))
-print(json.dumps({"n": n, "epoch s": float(h.seconds.iloc[0]), "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "slabs MB": Xn.nbytes / 2**20}))
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))   # this process's own peak (ru_maxrss would
+print(json.dumps({"n": n, "epoch s": float(h.seconds.iloc[0]), "peak RSS MB": hwm / 1024,   # carry the parent's across fork + exec)
+                  "slabs MB": n * Xn[0].nbytes / 2**20}))
 """
+
+
+def _repeated_rows(X: np.ndarray, n: int, path: Path) -> Path:
+    "A .npy of n rows: X's rows repeated (written a row at a time, never mapped)."
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_2_0(f, {"descr": "<f4", "fortran_order": False, "shape": (n,) + X.shape[1:]})
+        for i in range(n): f.write(np.ascontiguousarray(X[i % len(X)], np.float32).tobytes())
+    return path
 
 
 def training(data_dir, sizes) -> list:
@@ -80,14 +91,19 @@ def training(data_dir, sizes) -> list:
     inp = prepare_inputs(data_dir)
     tmp = Path(tempfile.mkdtemp(prefix="bench_scale_"))
     try:
-        np.save(tmp / "X.npy", inp.prep.X); np.save(tmp / "y.npy", np.asarray(inp.prep.table.BMD, float))
+        X = np.asarray(inp.prep.X, np.float32); np.save(tmp / "X.npy", X); np.save(tmp / "y.npy", np.asarray(inp.prep.table.BMD, float))
         rows = []
         for n in sizes:
-            p = subprocess.run([sys.executable, "-c", CHILD, str(tmp / "X.npy"), str(tmp / "y.npy"), str(n)], capture_output=True, text=True)
-            if p.returncode: raise RuntimeError(p.stderr[-2000:])
-            r = json.loads(p.stdout.strip().splitlines()[-1])
-            rows.append({"slabs": n, "epoch s": round(r["epoch s"], 2), "ms/slab": round(1000 * r["epoch s"] / n, 2),
-                         "slabs in memory MB": round(r["slabs MB"]), "peak RSS MB": round(r["peak RSS MB"])})
+            big = _repeated_rows(X, n, tmp / f"X{n}.npy")
+            for mode, src in (("memory", tmp / "X.npy"), ("disk", big)):
+                p = subprocess.run([sys.executable, "-c", CHILD, str(src), str(tmp / "y.npy"), str(n), mode, str(len(X))],
+                                   capture_output=True, text=True)
+                if p.returncode: raise RuntimeError(p.stderr[-2000:])
+                r = json.loads(p.stdout.strip().splitlines()[-1])
+                rows.append({"slabs": n, "slabs held": "in memory" if mode == "memory" else "on disk (DiskRows)",
+                             "epoch s": round(r["epoch s"], 2), "ms/slab": round(1000 * r["epoch s"] / n, 2),
+                             "slabs MB": round(r["slabs MB"]), "peak RSS MB": round(r["peak RSS MB"])})
+            big.unlink()
         return rows
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,9 +4,9 @@
 
 # %% auto 0
 __all__ = ['LUMBAR', 'DISCS', 'CLUSTER_FORMS', 'NOTEBOOK_CSS', 'RUN_FILES', 'INDEX_GROUPS', 'repo_root', 'in_test', 'data_home',
-           'expect_error', 'seed_everything', 'pick_device', 'parse_cluster', 'cluster_executor', 'dump_json',
-           'params_hash', 'utc_stamp', 'package_versions', 'git_info', 'resolve_reports_dir', 'new_run_dir',
-           'read_status', 'write_status', 'process_record', 'process_alive', 'papermill_output_path',
+           'expect_error', 'seed_everything', 'pick_device', 'parse_cluster', 'cluster_executor', 'DiskRows',
+           'take_rows', 'dump_json', 'params_hash', 'utc_stamp', 'package_versions', 'git_info', 'resolve_reports_dir',
+           'new_run_dir', 'read_status', 'write_status', 'process_record', 'process_alive', 'papermill_output_path',
            'executed_notebook_verdict', 'render_notebook_html', 'finalize_run', 'watch_papermill', 'Run', 'start_run',
            'list_runs', 'latest_run', 'md_table', 'notebook_link', 'write_index']
 
@@ -145,6 +145,66 @@ def cluster_executor(cluster: str | None = None, # None, "local:N" or "tcp://hos
                               "machine; or dask-jobqueue / dask-kubernetes), check the address and that its port is reachable "
                               "from here, or leave cluster=None for the local pool") from e
     with client: yield _with_client(client)
+
+# %% ../nbs/00_core.ipynb
+class DiskRows:
+    "Rows `index` of a C-ordered .npy array on disk, read when indexed (numpy index -> ndarray, torch index -> float32 tensor)."
+    @property
+    def device(self):   # where engine.fit_loop finds a batch (it moves it to the model's device itself)
+        import torch
+        return torch.device("cpu")
+
+    def __init__(self, path: str | Path, index=None):   # index: rows of the file this view holds (None: all, in order)
+        head = np.load(path, mmap_mode="r")   # reads the header only: shape, dtype, where the data start
+        if not head.flags.c_contiguous: raise ValueError(f"{path}: DiskRows reads C-ordered arrays only")
+        self.path, self.offset, self.file_shape, self.dtype = str(path), int(head.offset), tuple(head.shape), head.dtype
+        del head
+        self.index = np.arange(self.file_shape[0]) if index is None else np.asarray(index, np.int64).reshape(-1)
+        if len(self.index) and not (0 <= self.index.min() and self.index.max() < self.file_shape[0]):
+            raise IndexError(f"rows {self.index.min()}..{self.index.max()} outside the {self.file_shape[0]} rows of {path}")
+        self.row_bytes = int(np.prod(self.file_shape[1:], dtype=np.int64)) * self.dtype.itemsize
+
+    def __len__(self) -> int: return len(self.index)
+    @property
+    def shape(self) -> tuple: return (len(self.index),) + self.file_shape[1:]
+    @property
+    def ndim(self) -> int: return len(self.file_shape)
+    def dim(self) -> int: return self.ndim   # torch's name (fit_loop asks)
+    def __repr__(self) -> str: return f"DiskRows({self.path!r}, {len(self)} of {self.file_shape[0]} rows of {self.file_shape[1:]} {self.dtype})"
+
+    def take(self, index) -> "DiskRows":
+        "A narrower view: this view's rows at positions `index` (nothing is read)."
+        return DiskRows._of(self, self.index[np.asarray(index, np.int64).reshape(-1)])
+
+    @classmethod
+    def _of(cls, src: "DiskRows", index: np.ndarray) -> "DiskRows":
+        new = cls.__new__(cls); new.__dict__.update(src.__dict__); new.index = index
+        return new
+
+    def read(self, pos) -> np.ndarray:
+        "The rows at positions `pos` (int array, slice or int) of this view, read from the file."
+        rows = self.index[pos]
+        out = np.empty((np.size(rows),) + self.file_shape[1:], self.dtype)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for k, r in enumerate(np.atleast_1d(rows)):
+                if os.preadv(fd, [memoryview(out[k]).cast("B")], self.offset + int(r) * self.row_bytes) != self.row_bytes:
+                    raise OSError(f"{self.path}: row {r} is cut short (the file changed under a reader?)")
+        finally: os.close(fd)
+        return out[0] if np.ndim(rows) == 0 else out
+
+    def __getitem__(self, pos):
+        torch = sys.modules.get("torch")   # a torch index exists only where torch is imported: this module never imports it
+        if torch is not None and torch.is_tensor(pos): return torch.from_numpy(self.read(pos.cpu().numpy()).astype(np.float32, copy=False))
+        return self.read(pos)
+
+    def __array__(self, dtype=None, copy=None):   # np.asarray(rows): all of them, in memory
+        a = self.read(slice(None))
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+def take_rows(X, index):
+    "X[index] for an in-memory array; the narrower view, nothing read, for DiskRows."
+    return X.take(index) if isinstance(X, DiskRows) else X[index]
 
 # %% ../nbs/00_core.ipynb
 def _jsonable(o):

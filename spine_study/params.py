@@ -283,6 +283,7 @@ NOTEBOOK_PARAMS["03_train"] = {**SHARED,
     "protocol": Choice(*PROTOCOLS, none="the network's own recipe on the study's slabs"),
     "baselines": Bool(), "n_boot": N_BOOT,
     "num_threads": Int(1, none="1 thread per training process (the recipes' default)"),
+    "in_memory": Bool(),
     "cluster": Param("cluster", "the (repeat, fold) tasks one after another in this process")}
 
 # %% ../nbs/00e_params.ipynb

@@ -21,7 +21,7 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from .cohort import Cohort, problems_table
-from .core import cluster_executor, data_home, dump_json
+from .core import DiskRows, cluster_executor, data_home, dump_json
 from .data import dataset_fingerprint, load_cohort, phantom_truth, resolve_data_dir
 from .readers import find_series, read_scan
 
@@ -33,8 +33,9 @@ __all__ = ['VERTEBRA_LEVELS', 'NORM_METHODS', 'MIN_TARGET_SPACING_MM', 'PREPROCE
            'normalize', 'PreprocessPlan', 'norm_reason', 'target_spacing', 'plan_from_fingerprint', 'disc_mask',
            'image_body_points', 'vertebral_features', 'scan_qc', 'qc_summary', 'qc_problems', 'qc_alarm',
            'landmark_centres', 'read_series', 'prepare_scan', 'file_sha256', 'files_fingerprint', 'cache_key',
-           'Prepared', 'preprocess_cohort', 'landmarks_file', 'whole_slices', 'original_slices', 'plot_before_after',
-           'plot_boxes', 'plot_intensity_by_site', 'preprocess_metrics', 'PreprocessStudy', 'preprocess_study']
+           'Prepared', 'stacked_entries', 'preprocess_cohort', 'landmarks_file', 'whole_slices', 'original_slices',
+           'plot_before_after', 'plot_boxes', 'plot_intensity_by_site', 'preprocess_metrics', 'PreprocessStudy',
+           'preprocess_study']
 
 # %% ../nbs/02_preprocess.ipynb
 def _scaled(vol: np.ndarray) -> np.ndarray:
@@ -608,13 +609,13 @@ def _valid_entries(folder: Path) -> dict:
 @dataclass
 class Prepared:
     "A preprocessed cohort: slabs, the per-scan table, and where they came from."
-    X: np.ndarray  # float32 (n_scans, n_slices, out_size, out_size)
+    X: np.ndarray | DiskRows  # float32 (n_scans, n_slices, out_size, out_size); DiskRows when left on disk (in_memory=False)
     table: pd.DataFrame  # one row per scan: ID, scan, BMD, site, midsagittal index, box, features ...
     key: str  # cache key
     cache_dir: Path  # folder of this key
     n_built: int  # scans computed in this call (0: everything came from the cache)
     seconds: float  # wall time of the call
-    raw_mid: np.ndarray = field(default=None, repr=False)  # (n_scans, out_size, out_size) un-normalised mid crops
+    raw_mid: np.ndarray | DiskRows = field(default=None, repr=False)  # (n_scans, out_size, out_size) un-normalised mid crops
 
     @property
     def cache_hit(self) -> bool: return self.n_built == 0
@@ -624,6 +625,25 @@ def _landmark_groups(landmarks) -> dict:
     if landmarks is None: return {}
     lm = landmarks if isinstance(landmarks, pd.DataFrame) else pd.read_csv(landmarks, dtype={"ID": str})
     return {s: g for s, g in lm.groupby("scan")}
+
+def stacked_entries(folder: Path,  # a cache key's folder
+                    entries: dict,  # entry name -> sha256, in the cohort's order (the manifest's `entries`)
+                    field: str = "x",  # what to stack: "x" (slabs) or "raw_mid"
+                    ) -> Path:  # <field>-<digest>.npy in the folder
+    "The entries' `field` as one C-ordered .npy, written once per set of entries (one row at a time: flat memory; atomically)."
+    digest = hashlib.sha256(json.dumps([[n, h] for n, h in entries.items()]).encode()).hexdigest()[:16]
+    dest = folder / f"{field}-{digest}.npy"
+    if dest.is_file(): return dest
+    names = list(entries)
+    with np.load(folder / names[0]) as z: first = np.asarray(z[field], np.float32)
+    tmp = dest.with_name(dest.name + f".tmp{uuid.uuid4().hex}")   # unique per writer; renamed whole
+    with open(tmp, "wb") as f:
+        np.lib.format.write_array_header_2_0(f, {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
+                                                 "shape": (len(names),) + first.shape})
+        for n in names:
+            with np.load(folder / n) as z: f.write(np.ascontiguousarray(z[field], np.float32).tobytes())
+    os.replace(tmp, dest)
+    return dest
 
 def _build_missing(todo: list, workers: int, executor=None) -> dict:
     "Run _build_entry over `todo`: on `executor` when given, else in `workers` processes (serially for 1); name -> sha256."
@@ -648,6 +668,7 @@ def preprocess_cohort(cohort,  # spine_study.cohort.Cohort
                       workers: int = 2,  # processes
                       landmarks: pd.DataFrame | str | Path | None = None,  # landmarks.csv (table or path)
                       executor=None,  # a concurrent.futures executor (core.cluster_executor) for the scans to build; None: `workers` processes
+                      in_memory: bool = True,  # False: X and raw_mid stay in the cache as one .npy each (DiskRows, read when indexed)
                       ) -> Prepared:
     "Preprocess every scan of the cohort, reusing valid cache entries; the slabs, table and cache key."
     t0, data_dir = time.time(), Path(data_dir)
@@ -663,8 +684,14 @@ def preprocess_cohort(cohort,  # spine_study.cohort.Cohort
               folder / "manifest.json")
     X, raw, rows = [], [], []
     for n in names:
-        with np.load(folder / n) as z: X.append(z["x"]); raw.append(z["raw_mid"]); rows.append(json.loads(str(z["row"])))
+        with np.load(folder / n) as z:   # an .npz reads a member when asked: on disk, only the row
+            rows.append(json.loads(str(z["row"])))
+            if in_memory: X.append(z["x"]); raw.append(z["raw_mid"])
     table = pd.concat([m[["ID", "scan", "site", "BMD"]].reset_index(drop=True), pd.DataFrame(rows)], axis=1)
+    if not in_memory:
+        entries = {n: valid[n] for n in names}
+        X, raw = (DiskRows(stacked_entries(folder, entries, f)) for f in ("x", "raw_mid"))
+        return Prepared(X, table, key, folder, len(todo), time.time() - t0, raw)
     return Prepared(np.stack(X).astype(np.float32), table, key, folder, len(todo), time.time() - t0, np.stack(raw))
 
 def landmarks_file(data_dir: str | Path,  # a cohort's data folder

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .engine import FitConfig, amp_dtype, fit_loop, load_checkpoint, monai_seeded, run_folds, save_checkpoint, session
+from .core import DiskRows, take_rows
 from .metrics import inner_val_split, patient_level, r2
 from .models import SEED_INPUT, build_model, dead_unit_fractions
 
@@ -150,7 +151,7 @@ def make_loss(cfg: TrainConfig, y_sd_train: float):
 # %% ../nbs/03_train.ipynb
 @torch.no_grad()
 def predict(model: nn.Module,                # a fitted TargetScaled (or any net returning (B,) in target units)
-            X: np.ndarray | torch.Tensor,   # (n, S, H, W) slabs
+            X: np.ndarray | torch.Tensor | DiskRows, # (n, S, H, W) slabs
             cfg: TrainConfig | None = None, # for mixed precision; None = full precision
             batch_size: int | None = None,  # default cfg.eval_batch_size or 64
            ) -> np.ndarray:                 # (n,) predictions in target units (g/cm²), float64
@@ -159,7 +160,8 @@ def predict(model: nn.Module,                # a fitted TargetScaled (or any net
     dtype = amp_dtype(cfg, dev) if cfg is not None else None
     bs = batch_size or (cfg.eval_batch_size if cfg is not None else 64)
     model.eval(); out = []
-    for xb in torch.as_tensor(np.asarray(X, np.float32) if not torch.is_tensor(X) else X).split(bs):
+    for k in range(0, len(X), bs):   # one batch in memory at a time (X may be DiskRows)
+        xb = X[k:k + bs]; xb = xb if torch.is_tensor(xb) else torch.as_tensor(np.asarray(xb, np.float32))
         with torch.autocast(dev.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             out.append(model(xb.to(dev, torch.float32)).float())
     z = torch.cat(out) if out else torch.zeros(0, device=dev)
@@ -187,18 +189,18 @@ def _dead_row(model, X_probe, n_probe: int = 32) -> dict:
     return {f"dead_{k}": v for k, v in dead_unit_fractions(model, X_probe[:n_probe]).items()}
 
 # %% ../nbs/03_train.ipynb
-def fit(X_train: np.ndarray, y_train: np.ndarray, # (n, S, H, W) slabs and their BMD, g/cm²
+def fit(X_train: np.ndarray | DiskRows, y_train: np.ndarray, # (n, S, H, W) slabs (in memory or on disk) and their BMD, g/cm²
         X_val: np.ndarray | None, y_val: np.ndarray | None, # checkpoint-selection set (None: select on the training loss)
         cfg: TrainConfig = TrainConfig(), # every knob
         progress: bool = False, # a tqdm bar over epochs
        ) -> tuple[TargetScaled, pd.DataFrame]: # best-val model (eval mode) and per-epoch history
-    "Train one model on in-memory arrays with engine.fit_loop; keep the best-validation weights; return it with its history (dead units per epoch too)."
+    "Train one model with engine.fit_loop (slabs in memory, or on disk as DiskRows); keep the best-validation weights; return it with its history (dead units per epoch too)."
     y_train = np.asarray(y_train, np.float64); has_val = X_val is not None and len(X_val) > 0
     mu, sd = float(y_train.mean()), float(y_train.std()) or 1.0
     with session(cfg) as dev:
         net = build_model(cfg.model, X_train.shape[1], tuple(X_train.shape[2:]), cfg.dropout, cfg.pretrained)
         model = TargetScaled(net, *((mu, sd) if cfg.target_norm else (0.0, 1.0))).to(dev)
-        X = torch.as_tensor(np.asarray(X_train, np.float32)).to(dev)
+        X = X_train if isinstance(X_train, DiskRows) else torch.as_tensor(np.asarray(X_train, np.float32)).to(dev)   # on disk: read per batch
         y_z = ((torch.as_tensor(y_train) - model.y_mean.double().cpu()) / model.y_sd.double().cpu()).float().to(dev)
         loss_fn, aug, yv = make_loss(cfg, sd), make_augment(cfg.augment), np.asarray(y_val, float) if has_val else None
         return fit_loop(model, X, y_z, loss_fn, cfg,
@@ -242,9 +244,9 @@ def cv_fold(split: dict,              # one task: repeat, fold, train_idx, test_
     rep, fold = int(split.get("repeat", 0)), int(split["fold"])
     fcfg = replace(cfg, seed=cfg.seed + 1000 * rep + fold)
     fit_idx, val_idx = inner_val_split(split["train_idx"], ids, y, frac=cfg.inner_val_frac, seed=fcfg.seed)
-    model, hist = fit(X[fit_idx], y[fit_idx], X[val_idx], y[val_idx], fcfg)
+    model, hist = fit(take_rows(X, fit_idx), y[fit_idx], take_rows(X, val_idx), y[val_idx], fcfg)
     te = np.asarray(split["test_idx"])
-    pred = pd.DataFrame({"ID": ids[te], "fold": fold, "y_true": y[te], "y_pred": predict(model, X[te], fcfg), "repeat": rep, "scan": te})
+    pred = pd.DataFrame({"ID": ids[te], "fold": fold, "y_true": y[te], "y_pred": predict(model, take_rows(X, te), fcfg), "repeat": rep, "scan": te})
     return pred, hist.assign(repeat=rep, fold=fold, seed=fcfg.seed, n_fit=len(fit_idx), n_val=len(val_idx)), model.cpu()
 
 def cross_validate(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # slabs, BMD (g/cm²) and patient ID per scan
@@ -272,8 +274,8 @@ def holdout(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # slabs, BMD (g/cm²)
     "Train on train, select on val, predict val and test: the original 192/24/24 protocol."
     y, ids = np.asarray(y, np.float64), np.asarray(ids)
     tr, va, te = (np.asarray(split[k]) for k in ("train_idx", "val_idx", "test_idx"))
-    model, hist = fit(X[tr], y[tr], X[va], y[va], cfg)
-    pred = pd.concat([pd.DataFrame({"ID": ids[i], "fold": name, "y_true": y[i], "y_pred": predict(model, X[i], cfg), "scan": i})
+    model, hist = fit(take_rows(X, tr), y[tr], take_rows(X, va), y[va], cfg)
+    pred = pd.concat([pd.DataFrame({"ID": ids[i], "fold": name, "y_true": y[i], "y_pred": predict(model, take_rows(X, i), cfg), "scan": i})
                       for name, i in (("val", va), ("test", te))], ignore_index=True)
     return pred, hist, model
 
@@ -473,6 +475,7 @@ def prepare_inputs(data_dir=None, metadata=None, # the cohort (None: the embedde
                    landmarks: str = "auto", landmark_model=None, # where the L1-L5 centres come from (localise.guide_landmarks)
                    protocol: str | None = None,  # "seed_original": the network gets original_inputs (n_slices, out_size, norm are theirs)
                    executor=None,  # preprocess_cohort: the scans to build on this executor (None: its local pool)
+                   in_memory: bool = True,  # False: the slabs stay in the preprocessing cache, read a batch at a time (core.DiskRows)
                   ) -> StudyInputs:
     "Read and validate the cohort, place the crops on L1-L5 centres, preprocess (cached) and measure the QC gates."
     from spine_study.localise import guide_landmarks
@@ -483,7 +486,7 @@ def prepare_inputs(data_dir=None, metadata=None, # the cohort (None: the embedde
     fp = dataset_fingerprint(cohort)
     plan = plan_from_fingerprint(fp, n_slices=n_slices, out_size=out_size, norm=norm, guide=guide, align=align)
     centres, centres_from, lm_problems = guide_landmarks(cohort, landmarks, landmark_model)
-    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=centres, executor=executor)
+    prep = preprocess_cohort(cohort, cohort.data_dir, plan, landmarks=centres, executor=executor, in_memory=in_memory)
     problems = problems_table([*cohort.problems, *lm_problems, *qc_problems(prep.table)])
     whole = None if orig is None else original_inputs(cohort, **orig)
     return StudyInputs(cohort, fp, plan, prep, centres, centres_from, problems, qc_summary(prep.table), orig, whole)
@@ -633,6 +636,7 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
                 baselines: bool = True, n_boot: int = 2000, protocol: str | None = None, executor=None,
                 num_threads: int | None = None,  # torch CPU threads while training (None: the recipe's, 1)
                 cluster: str | None = None,  # None: `executor` as given; "local:N" or "tcp://host:port": the scans and folds on a Dask cluster (core.cluster_executor)
+                in_memory: bool = True,  # False: the slabs stay on disk in the preprocessing cache and every fold reads a batch at a time
                 **ignored,  # other notebook parameters (reports_dir)
                ) -> TrainingStudy:
     "The 03_train study with the notebook's parameters: inputs, splits, the model, its evaluation and the paired baselines."
@@ -643,7 +647,7 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
     site_of = sheet_sites(data_dir, metadata) if split == "site" else None   # no Site column: stop before any preprocessing
     with cluster_executor(cluster) as ex:   # None: nothing started, `executor` as given (None: the folds here, one after another)
         executor = executor if cluster is None else ex
-        inp = prepare_inputs(data_dir, metadata, n_slices, out_size, norm, guide, align, landmarks, landmark_model, protocol, ex)   # scans to build: on the cluster's workers
+        inp = prepare_inputs(data_dir, metadata, n_slices, out_size, norm, guide, align, landmarks, landmark_model, protocol, ex, in_memory)   # scans to build: on the cluster's workers
         sites = None if site_of is None else site_of.reindex(inp.ids).fillna("").to_numpy(str)
         splits, ho = study_splits(inp.ids, inp.y, split, folds, repeats, seed, sites)
         rec = dict(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, dropout=dropout, augment=augment,

@@ -733,7 +733,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("study", help="run every study notebook, then write the index")
     s.add_argument("--only", nargs="*"); s.add_argument("--log-output", action="store_true")
     s.add_argument("--reports-dir", default="reports")
-    s.add_argument("--cluster", default=None, help="a Dask scheduler (tcp://host:8786) or local:N for the notebooks with such work (02, 03)")
+    s.add_argument("--cluster", default=None, help="a Dask scheduler (tcp://host:8786) or local:N for the notebooks with such work (02, 03, 05)")
     s.add_argument("--jobs", type=int, default=None, help="chains of runs at a time (default: min(2, CPU cores))")
     ph = sub.add_parser("phantom", help="write the synthetic phantom cohort")
     ph.add_argument("out_dir"); ph.add_argument("--n", type=int, default=240); ph.add_argument("--seed", type=int, default=0)

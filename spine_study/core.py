@@ -185,12 +185,11 @@ class DiskRows:
         "The rows at positions `pos` (int array, slice or int) of this view, read from the file."
         rows = self.index[pos]
         out = np.empty((np.size(rows),) + self.file_shape[1:], self.dtype)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
+        with open(self.path, "rb", buffering=0) as f:
             for k, r in enumerate(np.atleast_1d(rows)):
-                if os.preadv(fd, [memoryview(out[k]).cast("B")], self.offset + int(r) * self.row_bytes) != self.row_bytes:
+                f.seek(self.offset + int(r) * self.row_bytes)
+                if f.readinto(memoryview(out[k]).cast("B")) != self.row_bytes:
                     raise OSError(f"{self.path}: row {r} is cut short (the file changed under a reader?)")
-        finally: os.close(fd)
         return out[0] if np.ndim(rows) == 0 else out
 
     def __getitem__(self, pos):

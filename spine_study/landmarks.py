@@ -5,10 +5,10 @@
 # %% ../nbs/05_landmarks.ipynb 2
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from .localise import (  # the model and the landmarks.csv contract (02c); re-ex
     CENTRE_COLUMNS, predict_landmarks_table, centre_errors, LOCALISE_VERSION, PHANTOM_HEATMAP, PHANTOM_HEATMAP_TEST,
     fit_cohort_landmarks, phantom_model_key, phantom_landmark_model)
 from .metrics import bootstrap_indices, bootstrap_stats, cv_splits, paired_r2_difference, percentile_ci, r2
-from .core import DISCS, LUMBAR, list_runs, resolve_reports_dir
+from .core import DISCS, LUMBAR, cluster_executor, list_runs, resolve_reports_dir
 from .data import files_hash, load_cohort, resolve_data_dir
 from .preprocess import landmark_centres, midsagittal_index, read_series, vertebral_features
 from .engine import run_folds
@@ -112,12 +112,13 @@ def cross_validate_landmarks(samples: Samples,  # all samples
                              cfg: LandmarkConfig,  # one model's knobs
                              splits: list,  # from metrics.cv_splits (scan indices)
                              models_out: list | None = None,  # when a list, each fold's fitted model is appended
-                             executor=None,  # engine.run_folds: None runs the folds here, in order
+                             executor=None,  # engine.run_folds: None runs the folds here, in order; a Dask cluster's (core.cluster_executor) gets the images once
                              ) -> tuple[np.ndarray, np.ndarray, float]:
     "(out-of-fold predicted original (row, col) (n, L, 2), fold per sample, seconds)."
     X, P, tf = grid_arrays(samples, cfg.image_size)
     pred, fold, t0 = np.full(P.shape, np.nan), np.full(len(X), -1), time.perf_counter()
-    res = run_folds(splits, partial(landmark_fold, X=X, P=P, cfg=cfg, levels=samples.levels), executor)
+    fold_fn = landmark_fold if executor is None else importlib.import_module("spine_study.landmarks").landmark_fold   # importable by workers (in a notebook, landmark_fold is its own)
+    res = run_folds(splits, fold_fn, executor, shared=dict(X=X, P=P, cfg=cfg, levels=samples.levels))
     for s, (model, p) in zip(splits, res):
         pred[s["test_idx"]] = p; fold[s["test_idx"]] = s["fold"]
         if models_out is not None: models_out.append(model)
@@ -477,11 +478,12 @@ def paired_error_ci(err_a: pd.DataFrame, err_b: pd.DataFrame,  # landmark_errors
     return percentile_ci((pt_b.to_numpy() - pt_a.to_numpy())[bootstrap_indices(len(pt_a), n_boot, seed)].mean(-1))
 
 # %% ../nbs/05_landmarks.ipynb
-def _both_models(samples: Samples, splits: list, heatmap: LandmarkConfig, direct: LandmarkConfig, n_boot: int, seed: int) -> dict:
+def _both_models(samples: Samples, splits: list, heatmap: LandmarkConfig, direct: LandmarkConfig, n_boot: int, seed: int,
+                 executor=None) -> dict:
     "Both models and the mean shape out of fold: LandmarkStudy's fields from `fold` to `seconds`."
     models, preds, sec = [], {}, {}
-    preds["heatmap"], fold, sec["heatmap"] = cross_validate_landmarks(samples, heatmap, splits, models)
-    preds["direct"], fold_d, sec["direct"] = cross_validate_landmarks(samples, direct, splits)
+    preds["heatmap"], fold, sec["heatmap"] = cross_validate_landmarks(samples, heatmap, splits, models, executor)
+    preds["direct"], fold_d, sec["direct"] = cross_validate_landmarks(samples, direct, splits, executor=executor)
     assert (fold == fold_d).all() and (fold >= 0).all()
     preds["baseline"] = mean_shape_oof(samples, splits, heatmap.image_size)
     errors = {name: landmark_errors(samples, p, fold) for name, p in preds.items()}
@@ -502,6 +504,7 @@ def landmark_study(data_dir: str | Path | None,  # the cohort (None: the embedde
                    bmd_baselines: bool = True,  # also the BMD part (body convention only)
                    feature_models: tuple = FEATURE_MODELS,  # feature baselines of the BMD part
                    reports_dir: str | Path | None = None,  # where 03_train's runs are compared with; None: no comparison
+                   cluster: str | None = None,  # None: the folds here, one after another; "local:N" or "tcp://host:port": on a Dask cluster
                    ) -> LandmarkStudy:
     "Both landmark models out of fold on the BMD study's patient folds, beside the mean shape, and the BMD baselines by landmark source."
     data_dir = resolve_data_dir(data_dir)
@@ -513,7 +516,7 @@ def landmark_study(data_dir: str | Path | None,  # the cohort (None: the embedde
     lm = read_landmarks(data_dir / "landmarks.csv", man, data_dir)
     samples = slice_samples(lm, man, data_dir, convention)
     splits = splits_by_patient(samples.meta.ID, ids, bmd_splits)
-    m = _both_models(samples, splits, heatmap, direct, n_boot, seed)
+    with cluster_executor(cluster) as ex: m = _both_models(samples, splits, heatmap, direct, n_boot, seed, ex)
     key, col = ("mre_mm", "err_mm") if "mre_mm" in m["summaries"]["heatmap"] else ("mre_px", "err_px")
     run_bmd = bmd_baselines and convention == "body"
     st = LandmarkStudy(fingerprint=fingerprint, manifest=man, landmarks=lm, samples=samples, convention=convention, folds=folds,

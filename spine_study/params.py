@@ -306,7 +306,8 @@ NOTEBOOK_PARAMS["05_landmarks"] = {**SHARED,
     "image_size": Int(32, multiple_of=16),     # the U-Net halves it 4 times, the direct CNN 5 times
     "epochs_heatmap": Int(1), "epochs_direct": Int(1), "folds": Int(2),
     "sigma_px": Float(0, above=True), "base_channels": Int(1), "batch_heatmap": Int(1),
-    "lr_heatmap": Float(0, 1, above=True), "bmd_baselines": Bool(), "n_boot": N_BOOT}
+    "lr_heatmap": Float(0, 1, above=True), "bmd_baselines": Bool(), "n_boot": N_BOOT,
+    "cluster": Param("cluster", "the folds one after another in this process")}
 
 # %% ../nbs/00e_params.ipynb
 NOTEBOOK_PARAMS["06_external"] = {**SHARED,

@@ -628,20 +628,20 @@ def _landmark_groups(landmarks) -> dict:
 
 def stacked_entries(folder: Path,  # a cache key's folder
                     entries: dict,  # entry name -> sha256, in the cohort's order (the manifest's `entries`)
-                    field: str = "x",  # what to stack: "x" (slabs) or "raw_mid"
-                    ) -> Path:  # <field>-<digest>.npy in the folder
-    "The entries' `field` as one C-ordered .npy, written once per set of entries (one row at a time: flat memory; atomically)."
+                    member: str = "x",  # what to stack: "x" (slabs) or "raw_mid"
+                    ) -> Path:  # <member>-<digest>.npy in the folder
+    "The entries' `member` as one C-ordered .npy, written once per set of entries (one row at a time: flat memory; atomically)."
     digest = hashlib.sha256(json.dumps([[n, h] for n, h in entries.items()]).encode()).hexdigest()[:16]
-    dest = folder / f"{field}-{digest}.npy"
+    dest = folder / f"{member}-{digest}.npy"
     if dest.is_file(): return dest
     names = list(entries)
-    with np.load(folder / names[0]) as z: first = np.asarray(z[field], np.float32)
+    with np.load(folder / names[0]) as z: first = np.asarray(z[member], np.float32)
     tmp = dest.with_name(dest.name + f".tmp{uuid.uuid4().hex}")   # unique per writer; renamed whole
     with open(tmp, "wb") as f:
         np.lib.format.write_array_header_2_0(f, {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
                                                  "shape": (len(names),) + first.shape})
         for n in names:
-            with np.load(folder / n) as z: f.write(np.ascontiguousarray(z[field], np.float32).tobytes())
+            with np.load(folder / n) as z: f.write(np.ascontiguousarray(z[member], np.float32).tobytes())
     os.replace(tmp, dest)
     return dest
 
@@ -730,6 +730,11 @@ def original_slices(path: str | Path,  # a scan's file or series folder
     t = torch.as_tensor(np.asarray(vol[idx], np.float32))[None]
     if tuple(t.shape[-2:]) != (size, size): t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
     return t[0].numpy()
+
+def _original_task(t: tuple) -> np.ndarray:
+    "original_slices of one (path, scan label, n_slices, size) task: a process pool's unit of work (train.original_inputs)."
+    path, label, n_slices, size = t
+    return original_slices(path, n_slices, size, scan_label=label)
 
 # %% ../nbs/02_preprocess.ipynb
 def plot_before_after(prep: Prepared, per_site: int = 1):

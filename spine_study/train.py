@@ -416,7 +416,7 @@ from .cohort import problems_table
 from .data import dataset_fingerprint, load_cohort
 from .evaluation import FEATURE_COLUMNS, FEATURE_MODELS, evaluate, feature_cv
 from .metrics import cv_splits, paired_r2_difference, seed_holdout_split
-from .preprocess import normalize, original_slices, plan_from_fingerprint, preprocess_cohort, qc_problems, qc_summary, whole_slices
+from .preprocess import _original_task, normalize, plan_from_fingerprint, preprocess_cohort, qc_problems, qc_summary, whole_slices
 
 @dataclass
 class StudyInputs:
@@ -445,11 +445,6 @@ class StudyInputs:
 # %% ../nbs/03_train.ipynb
 ORIGINAL_NORMS = ("raw", "zscore", "robust")   # the input scaling of protocol "seed_original": stored values, or per scan (preprocess.normalize)
 
-def _original_task(t: tuple) -> np.ndarray:
-    "original_slices of one (path, scan label, n_slices, size) task (a process pool's unit of work)."
-    path, label, n_slices, size = t
-    return original_slices(path, n_slices, size, scan_label=label)
-
 def original_inputs(cohort,  # spine_study.cohort.Cohort
                     n_slices: int = 7, size: int = 512, # SEED_INPUT: the shape at which SeedSimpleCNN has the original's count
                     norm: str = "raw",  # one of ORIGINAL_NORMS
@@ -463,7 +458,7 @@ def original_inputs(cohort,  # spine_study.cohort.Cohort
     if workers > 1:
         import importlib, multiprocessing
         from concurrent.futures import ProcessPoolExecutor
-        fn = importlib.import_module("spine_study.train")._original_task   # the exported function, importable by the workers inside a notebook
+        fn = importlib.import_module("spine_study.preprocess")._original_task   # importable by the workers, and without MONAI: a spawned worker starts ~5 s sooner
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as ex:   # torch in a forked child can hang
             out = list(ex.map(fn, tasks, chunksize=4))
     else: out = [_original_task(t) for t in tasks]

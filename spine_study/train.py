@@ -672,14 +672,14 @@ def distributed_study(out: str | Path,  # folder for DDP_FILES (rank 0 writes it
     if "WORLD_SIZE" in os.environ and not dist.is_initialized():   # started by torchrun
         if cuda: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         dist.init_process_group("nccl" if cuda else "gloo")
-    rank, world = dist_rank_world(); t0 = time.time()
+    rank, world = dist_rank_world(); t0, done = time.time(), False
     try:
         if world > 1 and rank > 0: dist.barrier()   # rank 0 fills the caches first
         if world > 1 and rank == 0:
             prepare_inputs(**{k: params[k] for k in inspect.signature(prepare_inputs).parameters if k in params})
             dist.barrier()
         study = train_study(**params, baselines=False)
-        if rank > 0: return None
+        if rank > 0: done = True; return None
         out = Path(out); out.mkdir(parents=True, exist_ok=True)
         dump_json({**params, "nproc": world, "backend": dist.get_backend() if world > 1 else None, "finished": utc_stamp(),
                    **git_info(), "packages": package_versions()}, out / "params.json")
@@ -687,9 +687,11 @@ def distributed_study(out: str | Path,  # folder for DDP_FILES (rank 0 writes it
         study.fitted.history.to_csv(out / "history.csv", index=False)
         train_s = float(study.fitted.history.seconds.sum())
         dump_json({**study.metrics, "nproc": world, "seconds": time.time() - t0, "train_seconds": train_s}, out / "metrics.json")
-        return out
+        done = True; return out
     finally:
-        if world > 1: dist.destroy_process_group()
+        if world > 1:
+            if done: dist.barrier()   # every rank finished (rank 0 its files) before any tears down: without it gloo aborted a rank at exit ~1 run in 8 here
+            dist.destroy_process_group()
 
 # %% ../nbs/03_train.ipynb
 import inspect, json, shlex

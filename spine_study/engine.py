@@ -9,7 +9,7 @@ import importlib
 import math
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -26,7 +26,8 @@ from .models import load_tensors
 # %% auto 0
 __all__ = ['OPTIMIZERS', 'SCHEDULERS', 'STEP_PER', 'LAST_BATCH', 'LONG_EPOCH_S', 'CHECKPOINT_FORMAT', 'FitConfig',
            'torch_threads', 'monai_seeded', 'session', 'make_optimizer', 'make_scheduler', 'amp_dtype', 'batches',
-           'dist_rank_world', 'rank_batches', 'fit_loop', 'run_folds', 'save_checkpoint', 'load_checkpoint']
+           'dist_rank_world', 'rank_batches', 'global_batch_norm', 'training_layout', 'fit_loop', 'run_folds',
+           'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/02e_engine.ipynb
 OPTIMIZERS, SCHEDULERS, STEP_PER, LAST_BATCH = ("adam", "adamw"), ("plateau", "cosine", "none"), ("epoch", "batch"), ("merge", "drop")
@@ -181,6 +182,42 @@ def _sync_buffers(model: nn.Module):
     import torch.distributed as dist
     for b in model.buffers(): dist.broadcast(b.data, 0)
 
+def _global_bn_forward(self, x: torch.Tensor) -> torch.Tensor:
+    "Training: batch norm over the global batch of every process (sums all-reduced; the gradient flows back through the all-reduce). Eval: as before."
+    if not self.training: return type(self).__mro__[1].forward(self, x)
+    from torch.distributed.nn.functional import all_reduce
+    xf, c, dims = x.float(), x.shape[1], [0, *range(2, x.dim())]
+    s = all_reduce(torch.cat([xf.sum(dims), (xf * xf).sum(dims), xf.new_full((1,), x.numel() // c)]))   # per channel: Σx, Σx², and the count
+    n = s[-1]; mean = s[:c] / n; var = (s[c:2 * c] / n - mean * mean).clamp_min(0)
+    if self.track_running_stats:
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            f = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.lerp_(mean.detach(), f); self.running_var.lerp_(var.detach() * n / (n - 1).clamp_min(1), f)   # unbiased, as BatchNorm
+    shape = [1, c] + [1] * (x.dim() - 2)
+    y = (xf - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+    if self.affine: y = y * self.weight.view(shape) + self.bias.view(shape)
+    return y.to(x.dtype)
+
+_GLOBAL_BN = {}   # a BatchNorm class -> its global-batch twin (the same parameters, buffers and state_dict keys)
+
+@contextmanager
+def global_batch_norm(model: nn.Module):
+    "While training under DDP: every batch-norm layer of `model` normalises over the global batch (all processes), as one process does."
+    from torch.nn.modules.batchnorm import _BatchNorm
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and type(m) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)]
+    for m in bns:
+        cls = type(m); m.__class__ = _GLOBAL_BN.setdefault(cls, type(f"Global{cls.__name__}", (cls,), {"forward": _global_bn_forward}))
+    try: yield model
+    finally:
+        for m in bns: m.__class__ = m.__class__.__mro__[1]   # the plain layer again: a saved or returned model holds no trace of it
+
+def training_layout(model: nn.Module, cfg: FitConfig, x_dims: int) -> bool:
+    "Put `model` in the memory layout fit_loop trains it in: NHWC when cfg.channels_last and its convolutions are 2-D (x_dims 4, not cnn3d's). True if NHWC."
+    nhwc = cfg.channels_last and x_dims == 4 and all(p.dim() <= 4 for p in model.parameters())
+    if nhwc: model.to(memory_format=torch.channels_last)   # 4-D weights NHWC; the values are unchanged (a pickled network comes back NCHW)
+    return nhwc
+
 def fit_loop(model: nn.Module,            # built and on its device (inside `session`)
              X: torch.Tensor, Y: torch.Tensor, # training inputs and targets (first axis: samples)
              loss_fn: Callable,           # loss_fn(output, target) -> scalar tensor
@@ -196,8 +233,7 @@ def fit_loop(model: nn.Module,            # built and on its device (inside `ses
     dev = next(model.parameters()).device
     rank, world = dist_rank_world()
     if world > 1 and cfg.batch_size % world: raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the {world} processes (the global batch)")
-    nhwc = cfg.channels_last and X.dim() == 4 and all(p.dim() <= 4 for p in model.parameters())   # 2-D convolutions only (not cnn3d's)
-    if nhwc: model.to(memory_format=torch.channels_last)   # 4-D weights NHWC; the values are unchanged
+    nhwc = training_layout(model, cfg, X.dim())
     net = model
     if world > 1:   # one model over several processes: each trains on its shard of every global batch, gradients averaged
         from torch.nn.parallel import DistributedDataParallel
@@ -212,8 +248,9 @@ def fit_loop(model: nn.Module,            # built and on its device (inside `ses
     for epoch in tqdm(range(1, cfg.epochs + 1), disable=not progress, leave=False, desc=desc):
         t0, lr = time.perf_counter(), opt.param_groups[0]["lr"]
         shard = None if world == 1 else rank_batches(len(X), cfg, epoch, rank, world)
-        row = {"epoch": epoch, **_epoch(net, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats, shard,
-                                       torch.channels_last if nhwc else None), "lr": lr}
+        with global_batch_norm(model) if world > 1 else nullcontext():   # DDP: batch norm over the global batch, as one process
+            row = {"epoch": epoch, **_epoch(net, X, Y, loss_fn, cfg, opt, sched, gens, augment, scaler, dtype, batch_stats, shard,
+                                           torch.channels_last if nhwc else None), "lr": lr}
         if world > 1: _sync_buffers(model)                  # batch-norm statistics of rank 0 everywhere: every rank validates alike
         row["val_loss"] = row["train_loss"]                 # unless validate measures it on held-out data
         if validate is not None: row.update(validate(model))

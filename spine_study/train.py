@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .engine import FitConfig, amp_dtype, fit_loop, load_checkpoint, monai_seeded, run_folds, save_checkpoint, session
+from .engine import FitConfig, amp_dtype, fit_loop, load_checkpoint, monai_seeded, run_folds, save_checkpoint, session, training_layout
 from .core import DiskRows, take_rows
 from .metrics import inner_val_split, patient_level, r2
 from .models import SEED_INPUT, build_model, dead_unit_fractions
@@ -29,9 +29,9 @@ __all__ = ['SEED_PROTOCOL', 'RECOMMENDED', 'PROTOCOLS', 'ORIGINAL_NORMS', 'SPLIT
            'load_model', 'check_protocol', 'resolve_config', 'cnn_embedding', 'cnn_svr_cv', 'plot_predictions',
            'bland_altman', 'plot_calibration', 'plot_learning_curves', 'StudyInputs', 'original_inputs',
            'prepare_inputs', 'study_splits', 'sheet_sites', 'site_splits', 'site_key', 'site_metrics',
-           'FittedStudyModel', 'fit_study_model', 'baseline_comparison', 'TrainingStudy', 'study_metrics',
-           'train_study', 'distributed_study', 'member_path', 'plan_record', 'training_command', 'acquisition_ranges',
-           'model_card', 'record_training_study']
+           'FittedStudyModel', 'fit_study_model', 'whole_slice_inputs', 'baseline_comparison', 'TrainingStudy',
+           'study_metrics', 'train_study', 'distributed_study', 'member_path', 'plan_record', 'training_command',
+           'acquisition_ranges', 'model_card', 'record_training_study']
 
 # %% ../nbs/03_train.ipynb
 from monai.transforms import Compose, RandAdjustContrast, RandAffine, RandomizableTransform, RandScaleIntensity
@@ -264,6 +264,8 @@ def cross_validate(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # slabs, BMD (
     pred_df = pd.concat([r[0] for r in res], ignore_index=True)
     if per_patient: pred_df = patient_level(pred_df)
     out = (pred_df, pd.concat([r[1] for r in res], ignore_index=True))
+    if return_models and executor is not None:   # models that came back by pickle, in the layout they trained in: they compute here as they did there
+        for r in res: training_layout(r[2], cfg, len(X.shape))
     return out + ([r[2] for r in res],) if return_models else out
 
 # %% ../nbs/03_train.ipynb
@@ -342,6 +344,7 @@ def cnn_embedding(model: nn.Module,  # a fitted TargetScaled wrapping a CNN25D
 def cnn_svr_cv(X: np.ndarray, y: np.ndarray, ids: np.ndarray,  # inputs (e.g. whole slices), BMD and patient ID per scan
                splits: list[dict],  # the study's splits
                cfg: TrainConfig,  # the feature network's recipe (model "cnn25d")
+               executor=None,     # engine.run_folds: None trains the fold networks here, in order
                ) -> pd.DataFrame:
     "Out-of-fold predictions of an SVR (as features_svr, on standardised activations) on the features of a CNN trained on each fold's training patients."
     from sklearn.compose import TransformedTargetRegressor
@@ -350,7 +353,7 @@ def cnn_svr_cv(X: np.ndarray, y: np.ndarray, ids: np.ndarray,  # inputs (e.g. wh
     from sklearn.svm import SVR
     y, ids = np.asarray(y, float), np.asarray(ids)
     numbered = [{**s, "fold": j} for j, s in enumerate(splits)]   # cross_validate seeds by an integer fold; a hold-out's is "test"
-    _, _, models = cross_validate(X, y, ids, cfg, numbered, progress=False, return_models=True)
+    _, _, models = cross_validate(X, y, ids, cfg, numbered, progress=False, return_models=True, executor=executor)
     out = []
     for sp, m in zip(splits, models):
         tr, te = np.asarray(sp["train_idx"]), np.asarray(sp["test_idx"])
@@ -573,18 +576,23 @@ def fit_study_model(inp: StudyInputs, splits: list[dict], ho: dict | None, model
 # %% ../nbs/03_train.ipynb
 BASELINE_STATS = ("r2", "r2_ci95", "delta_r2", "delta_r2_ci95")   # what metrics.json keeps of each baseline, as `<baseline>_<stat>`
 
+def whole_slice_inputs(inp: StudyInputs) -> np.ndarray:
+    "(n_scans, 3, 96, 96): the cnn_features_svr baseline's inputs, whole mid-sagittal slices of every scan of the study (in the manifest's order, the study's rows)."
+    man = inp.cohort.manifest
+    return np.stack([whole_slices(Path(inp.cohort.data_dir) / p, scan_label=s) for p, s in zip(man.path, man.scan)])
+
 def baseline_comparison(inp: StudyInputs, splits: list[dict], pp: pd.DataFrame, m: dict, model: str,
                         epochs: int | None = None, seed: int = 0, device: str = "cpu", n_boot: int = 2000,
                         baselines: bool = True,  # fit the baselines (False: the model and the mean predictor only)
+                        executor=None,  # where cnn_features_svr trains its fold networks (None: here); the feature models take seconds and stay here
                        ) -> tuple[pd.DataFrame, dict]:  # comparison table; per-patient predictions of each baseline
     "Every baseline on the same splits, each with its paired ΔR² (the model minus the baseline, same patients and resamples)."
     rows, base_pp = [], {}
     if baselines and model not in FEATURE_MODELS:
         y, ids = inp.y, inp.ids
         base_pred = {name: feature_cv(inp.table[FEATURE_COLUMNS], y, ids, splits, name, seed) for name in FEATURE_MODELS}
-        man = inp.cohort.manifest
-        W = np.stack([whole_slices(Path(inp.cohort.data_dir) / p, scan_label=s) for p, s in zip(man.path, man.scan)])
-        base_pred["cnn_features_svr"] = cnn_svr_cv(W, y, ids, splits, resolve_config("cnn25d", epochs=epochs, device=device, seed=seed))
+        base_pred["cnn_features_svr"] = cnn_svr_cv(whole_slice_inputs(inp), y, ids, splits,
+                                                   resolve_config("cnn25d", epochs=epochs, device=device, seed=seed), executor)
         for name, bp in base_pred.items():
             base_pp[name], bm = evaluate(bp, y, ids, splits, n_boot=n_boot, seed=seed)
             d, d_ci = paired_r2_difference(pp, base_pp[name], n_boot=n_boot, seed=seed)
@@ -649,8 +657,8 @@ def train_study(data_dir=None, metadata=None, seed: int = 0, device: str = "auto
                    target_norm=target_norm, scheduler=scheduler, early_stopping_patience=early_stopping, grad_clip=grad_clip, pretrained=pretrained,
                    num_threads=num_threads)
         fitted = fit_study_model(inp, splits, ho, model, rec, seed, dev, executor, protocol)
-    pp, m = evaluate(fitted.pred, inp.y, inp.ids, splits, n_boot=n_boot, seed=seed)
-    comp, base_pp = baseline_comparison(inp, splits, pp, m, model, epochs, seed, dev, n_boot, baselines)
+        pp, m = evaluate(fitted.pred, inp.y, inp.ids, splits, n_boot=n_boot, seed=seed)
+        comp, base_pp = baseline_comparison(inp, splits, pp, m, model, epochs, seed, dev, n_boot, baselines, executor)   # its CNN folds too
     metrics = study_metrics(inp, model, split, m, comp)
     if split == "site": metrics.update(site_metrics(fitted.pred, inp.y, inp.ids, splits, n_boot, seed))   # per held-out site
     return TrainingStudy(inp, model, split, splits, fitted, pp, comp, base_pp, metrics, time.time() - t0)

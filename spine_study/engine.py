@@ -182,12 +182,22 @@ def _sync_buffers(model: nn.Module):
     import torch.distributed as dist
     for b in model.buffers(): dist.broadcast(b.data, 0)
 
+class _SumOverProcesses(torch.autograd.Function):
+    "all_reduce(SUM) that autograd can go through: the gradient of a sum over processes is the sum of their gradients."
+    @staticmethod
+    def forward(ctx, t):
+        import torch.distributed as dist
+        t = t.clone(); dist.all_reduce(t); return t
+    @staticmethod
+    def backward(ctx, g):
+        import torch.distributed as dist
+        g = g.clone(); dist.all_reduce(g); return g
+
 def _global_bn_forward(self, x: torch.Tensor) -> torch.Tensor:
     "Training: batch norm over the global batch of every process (sums all-reduced; the gradient flows back through the all-reduce). Eval: as before."
     if not self.training: return type(self).__mro__[1].forward(self, x)
-    from torch.distributed.nn.functional import all_reduce
     xf, c, dims = x.float(), x.shape[1], [0, *range(2, x.dim())]
-    s = all_reduce(torch.cat([xf.sum(dims), (xf * xf).sum(dims), xf.new_full((1,), x.numel() // c)]))   # per channel: Σx, Σx², and the count
+    s = _SumOverProcesses.apply(torch.cat([xf.sum(dims), (xf * xf).sum(dims), xf.new_full((1,), x.numel() // c)]))   # per channel: Σx, Σx², and the count
     n = s[-1]; mean = s[:c] / n; var = (s[c:2 * c] / n - mean * mean).clamp_min(0)
     if self.track_running_stats:
         with torch.no_grad():

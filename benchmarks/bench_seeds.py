@@ -1,7 +1,7 @@
 """How much of a single 03_train result is the network's seed? The recommended network, cross-validated on the same folds
 with several training seeds, each seed's R², the R² of their mean prediction, and paired differences.
 
-    python benchmarks/bench_seeds.py --data DIR [--seeds 0 1 2] [--landmarks true] [--site-scale] [--workers 2] [--out FILE]
+    python benchmarks/bench_seeds.py [--data DIR] [--seeds 0 1 2] [--landmarks true] [--site-scale] [--workers 2] [--out FILE]
 
 The folds are those of a study run with seed 0 (5-fold grouped CV x 1 repeat); only the network's seed (initialisation,
 batch order, augmentation) changes between members. --site-scale adds one more run at seed 0 on slabs harmonised per site
@@ -10,6 +10,7 @@ Per patient, bootstrap 95% CIs; paired dR2 over the same patients and resamples.
 """
 import argparse
 import json
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -37,7 +38,7 @@ def one_run(data, landmarks, seed, site_scale):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True); ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--data", default=None, help="a data folder (default: the embedded phantom)"); ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--landmarks", default="auto"); ap.add_argument("--site-scale", action="store_true")
     ap.add_argument("--workers", type=int, default=2); ap.add_argument("--out", default=None)
     a = ap.parse_args()
@@ -46,7 +47,7 @@ def main():
     if a.site_scale: jobs.append(("seed 0, slabs scaled per site", (a.data, a.landmarks, 0, True)))
     from spine_study.train import prepare_inputs
     prepare_inputs(a.data, landmarks=a.landmarks)   # fill the preprocessing cache once, before the workers read it
-    with ProcessPoolExecutor(a.workers) as ex:
+    with ProcessPoolExecutor(a.workers, mp_context=multiprocessing.get_context("spawn")) as ex:   # torch in a forked child can hang
         res = dict(zip([n for n, _ in jobs], ex.map(one_run, *zip(*[j for _, j in jobs]))))
     pps = {n: pp.sort_values("ID").reset_index(drop=True) for n, (pp, _) in res.items()}
     seeds = [f"seed {s}" for s in a.seeds]
@@ -60,10 +61,15 @@ def main():
                          delta_r2_vs_seed0=None if np.isnan(d) else f"{d:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]",
                          seconds=round(res[n][1]) if n in res else None))
     tab = pd.DataFrame(rows)
-    print(f"{a.data}, landmarks={a.landmarks}, {len(ref)} patients, 5-fold x 1 (split seed 0)\n" + tab.to_markdown(index=False))
+    md = lambda r: "| " + " | ".join("" if v is None or v != v else str(v) for v in r) + " |"   # None and NaN: empty
+    text = "\n".join([f"{a.data}, landmarks={a.landmarks}, {len(ref)} patients, 5-fold x 1 (split seed 0)", md(tab.columns),
+                      md(["---"] * tab.shape[1]), *(md(r) for r in tab.itertuples(index=False))])
+    print(text)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(dict(data=a.data, landmarks=a.landmarks, rows=rows), indent=1))
+        from spine_study.core import git_info
+        Path(a.out).write_text(json.dumps(dict(data=a.data, landmarks=a.landmarks, rows=rows, **git_info()), indent=1))
+        Path(a.out).with_suffix(".txt").write_text(text + "\n")
 
 
 if __name__ == "__main__":

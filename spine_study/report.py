@@ -4,14 +4,15 @@
 
 # %% auto 0
 __all__ = ['RECIPE_KEYS', 'CHAINS', 'CSS', 'NETWORK_WORDS', 'PUBLISHED_SEED_R2', 'FIGURE_CAPTIONS', 'SECTIONS', 'CHECKLIST_ITEMS',
-           'CHECKLIST_RULES', 'TITLE', 'BROKEN_PROBE', 'read_json', 'RunInfo', 'run_names', 'complete_runs',
-           'is_seed_run', 'is_faithful_run', 'is_recommended_run', 'is_site_run', 'find_chains', 'missing_command',
-           'fmt_value', 'Fact', 'Doc', 'render_md', 'render_html', 'read_table', 'cell_fact', 'notebook_defaults',
-           'run_command', 'verdict_failures', 'data_label', 'problem_reasons', 'data_words', 'describe_run', 'abstract',
-           'limitation_sentences', 'cohort_section', 'methods_section', 'results_section', 'original_section',
-           'ablation_section', 'landmarks_section', 'external_section', 'site_section', 'reproducibility_section',
-           'checklist', 'checklist_section', 'Report', 'report_study', 'record_report', 'html_problems', 'find_browser',
-           'browser_problems', 'toy_run', 'toy_study_runs']
+           'CHECKLIST_RULES', 'TITLE', 'SUMMARY_ROWS', 'BROKEN_PROBE', 'read_json', 'RunInfo', 'run_names',
+           'complete_runs', 'is_seed_run', 'is_faithful_run', 'is_recommended_run', 'is_site_run', 'find_chains',
+           'missing_command', 'fmt_value', 'Fact', 'Doc', 'render_md', 'render_html', 'read_table', 'cell_fact',
+           'notebook_defaults', 'run_command', 'verdict_failures', 'data_label', 'problem_reasons', 'data_words',
+           'describe_run', 'abstract', 'limitation_sentences', 'cohort_section', 'methods_section', 'results_section',
+           'original_section', 'ablation_section', 'landmarks_section', 'external_section', 'site_section',
+           'reproducibility_section', 'checklist', 'checklist_section', 'Report', 'report_study', 'r2_summary',
+           'plot_r2_summary', 'record_report', 'html_problems', 'find_browser', 'browser_problems', 'toy_run',
+           'toy_study_runs']
 
 # %% ../nbs/07_report.ipynb
 import ast
@@ -917,10 +918,53 @@ def report_study(reports_dir: str | Path = "reports", # the reports folder whose
          **{f"checklist_{s.replace(' ', '_')}": int((cl.status == s).sum()) for s in ("reported", "partly", "not applicable", "not reported")}}
     return Report(ch, doc, cl, root, m)
 
+SUMMARY_ROWS = (  # (label, chain, metrics.json key): what the summary figure shows, in this order
+    ("network, 5-fold CV", "recommended", "r2"), ("VBQ-style ratio + linear", "recommended", "vbq_linear_r2"),
+    ("image features + ridge", "recommended", "features_ridge_r2"), ("image features + SVR", "recommended", "features_svr_r2"),
+    ("image features + gradient boosting", "recommended", "features_gbr_r2"),
+    ("SVR on CNN features (earlier recipe)", "recommended", "cnn_features_svr_r2"), ("mean predictor", "recommended", "baseline_r2"),
+    ("network, leave one site out", "site", "r2"), ("network ensemble, independent phantom", "external", "r2"),
+    ("the original's recipe (its hold-out)", "seed", "r2"), ("the original re-run faithfully", "faithful", "r2"))
+
+def r2_summary(ch: dict) -> "pd.DataFrame":
+    "One row per SUMMARY_ROWS entry whose run exists: label, run, key, R² and its 95 % CI, read from that run's metrics.json."
+    import pandas as pd
+    rows = []
+    for label, chain, key in SUMMARY_ROWS:
+        run = ch.get(chain)
+        if run is None or not isinstance(run.metrics.get(key), (int, float)): continue
+        lo, hi = (run.metrics.get(f"{key}_ci95") or [float("nan")] * 2)[:2]
+        rows.append(dict(label=label, run=run.name, key=key, r2=float(run.metrics[key]), ci_low=float(lo), ci_high=float(hi)))
+    return pd.DataFrame(rows, columns=["label", "run", "key", "r2", "ci_low", "ci_high"])
+
+def plot_r2_summary(df: "pd.DataFrame", # r2_summary(...)
+                    oracle: float | None = None):  # the phantom's oracle R², drawn as a line
+    "Every R² of the study with its 95 % CI, one row each (the x axis clipped at -0.5: lower values drawn at the edge)."
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(df) + 1.2)); y = np.arange(len(df))[::-1]; lo_x = -0.5
+    r = df.r2.clip(lower=lo_x); lo, hi = df.ci_low.clip(lower=lo_x), df.ci_high.clip(lower=lo_x)
+    ok = lo.notna() & hi.notna()   # a CI line from its ends (a bootstrap CI need not contain its point estimate), then the point
+    ax.hlines(y[ok], lo[ok], hi[ok], color="k", lw=1.5); ax.plot(r, y, "o", color="k", ms=4)
+    ax.axvline(0, color="0.6", lw=1)
+    if oracle is not None: ax.axvline(oracle, color="tab:green", ls="--", lw=1, label=f"the phantom's oracle R² {oracle:.3f}"); ax.legend(fontsize=7, loc="lower right")
+    ax.set_yticks(y, [f"{l}  {v:.3f}" for l, v in zip(df.label, df.r2)], fontsize=8)
+    ax.set_xlim(lo_x, 1); ax.set_xlabel(f"per-patient R² with its 95 % bootstrap CI (below {lo_x}: drawn at the edge)")
+    fig.tight_layout(); return fig
+
 def record_report(run, # the report's own Run (spine_study.core.start_run)
                   rep: Report) -> dict:
     "Write report.md, report.html and checklist.csv into the run, its metrics, and reports/report.html (the newest); return the paths."
     where = posixpath.relpath(run.path.resolve().as_posix(), rep.reports_root.as_posix())
+    summary = r2_summary(rep.chains)
+    if len(summary):   # the report's own figure, shown under the results heading
+        import matplotlib.pyplot as plt
+        d = rep.chains.get("data"); oracle = d.metrics.get("oracle_r2") if d is not None and _is_phantom(rep.chains) else None
+        fig = plot_r2_summary(summary, oracle); run.save_figure(fig, "r2_summary"); plt.close(fig)
+        run.save_table(summary, "r2_summary.csv")
+        at = next((k + 1 for k, b in enumerate(rep.doc.blocks) if b[:2] == ("h", 2) and b[3] == "results"), len(rep.doc.blocks))
+        rep.doc.blocks.insert(at, ("img", f"{where}/figures/r2_summary.png",
+                                   "every R² of the study with its 95 % CI (r2_summary.csv beside it names the run and key of each row)"))
     out = {"md": run.file("report.md"), "html": run.file("report.html"), "checklist": run.file("checklist.csv"),
            "latest": rep.reports_root / "report.html"}
     out["md"].write_text(render_md(rep.doc, where), encoding="utf-8")

@@ -733,7 +733,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("study", help="run every study notebook, then write the index")
     s.add_argument("--only", nargs="*"); s.add_argument("--log-output", action="store_true")
     s.add_argument("--reports-dir", default="reports")
-    s.add_argument("--cluster", default=None, help="a Dask scheduler (tcp://host:8786) or local:N for the notebooks with such work (02, 03, 05)")
+    s.add_argument("--cluster", default=None, help="a Dask scheduler (tcp://host:8786) or local:N for the notebooks with such work (02, 03, 04, 05)")
     s.add_argument("--jobs", type=int, default=None, help="chains of runs at a time (default: min(2, CPU cores))")
     ph = sub.add_parser("phantom", help="write the synthetic phantom cohort")
     ph.add_argument("out_dir"); ph.add_argument("--n", type=int, default=240); ph.add_argument("--seed", type=int, default=0)
@@ -814,6 +814,8 @@ def run_ddp(a: argparse.Namespace) -> int:
     if "LOCAL_RANK" in os.environ or a.nproc == 1:   # one of torchrun's processes, or a single process: train here
         res = distributed_study(out, **values)
         if res is not None and "LOCAL_RANK" not in os.environ: print(res)
+        if "LOCAL_RANK" in os.environ:   # a torchrun process: its work written and its process group destroyed, it leaves without interpreter
+            sys.stdout.flush(); sys.stderr.flush(); os._exit(0)   # finalization, where gloo's threads aborted one process ~1 run in 10 here
         return 0
     cmd, env = ddp_command(a.nproc, out, a.parameter)
     rc = subprocess.run(cmd, env={**os.environ, **env}).returncode

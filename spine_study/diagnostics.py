@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import time
@@ -30,7 +31,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from .core import list_runs, pick_device, read_status, repo_root, resolve_reports_dir
+from .core import cluster_executor, list_runs, pick_device, read_status, repo_root, resolve_reports_dir
 from .engine import run_folds
 from .evaluation import FEATURE_COLUMNS, evaluate, feature_cv, feature_estimator
 from .metrics import (bootstrap_ci, bootstrap_indices, cv_splits, inner_val_split, mae, metrics_with_ci,
@@ -271,12 +272,18 @@ def prediction_permutation_test(y_true: np.ndarray, # true values, one per patie
             "p_value": (1 + int((null >= real - 1e-12).sum())) / (1 + n_perm)}
 
 # %% ../nbs/04_diagnostics.ipynb
+def _lc_task(task: dict, X: np.ndarray, y: np.ndarray, fit_predict) -> np.ndarray:
+    "One point of one fold of a learning curve: fit on the task's rows, select on its validation rows, predict its test rows."
+    fit, val, te = task["fit"], task["val"], task["test"]
+    return fit_predict(X[fit], y[fit], X[val], y[val], X[te])
+
 def learning_curve(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # per scan
                    fit_predict,            # fit_predict(X_train, y_train, X_val, y_val, X_test)
                    train_sizes: list[int], # training patients per point (each <= smallest training fold)
                    folds: int = 5, repeats: int = 1, seed: int = 0,
                    val_frac: float = 0.15, # inner validation fraction
                    n_boot: int = 1000,     # bootstrap resamples for the CI
+                   executor=None,          # engine.run_folds: None fits here, one (size, fold) after another
                   ) -> pd.DataFrame:       # n_train, r2, r2_ci_low, r2_ci_high
     "Cross-validated patient-level R² as a function of the number of training patients."
     X, y, ids = np.asarray(X), np.asarray(y, float), np.asarray(ids)
@@ -285,20 +292,25 @@ def learning_curve(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # per scan
     orders = [g.permutation(np.unique(ids[s["train_idx"]])) for s in splits]
     if max(train_sizes) > min(len(o) for o in orders):
         raise ValueError(f"train size {max(train_sizes)} > smallest training fold ({min(len(o) for o in orders)} patients)")
-    idx, rows = bootstrap_indices(len(pt), n_boot, seed), []
+    tasks = []   # every (size, fold) is an independent fit: the tasks of engine.run_folds
+    for n in train_sizes:
+        for s, order in zip(splits, orders):
+            fit, val = inner_val_split(s["train_idx"][np.isin(ids[s["train_idx"]], order[:n])], ids, y, frac=val_frac, seed=seed + s["fold"])
+            tasks.append(dict(n=n, repeat=s["repeat"], fit=fit, val=val, test=s["test_idx"]))
+    fn = _lc_task if executor is None else importlib.import_module("spine_study.diagnostics")._lc_task   # importable by a cluster's workers
+    out = run_folds(tasks, fn, executor, shared=dict(X=X, y=y, fit_predict=fit_predict))
+    idx, rows, yt = bootstrap_indices(len(pt), n_boot, seed), [], pt.y.to_numpy()
     for n in train_sizes:
         preds = np.full((repeats, len(pt)), np.nan)
-        for s, order in zip(splits, orders):
-            tr = s["train_idx"][np.isin(ids[s["train_idx"]], order[:n])]
-            fit, val = inner_val_split(tr, ids, y, frac=val_frac, seed=seed + s["fold"])
-            te = s["test_idx"]; te_ids = np.unique(ids[te])
-            _, yp = patient_scores(ids[te], y[te], fit_predict(X[fit], y[fit], X[val], y[val], X[te]))
-            preds[s["repeat"], pos.get_indexer(te_ids)] = yp
-        yt = pt.y.to_numpy()
+        for t, yp_scan in zip(tasks, out):
+            if t["n"] != n: continue
+            te = t["test"]; _, yp = patient_scores(ids[te], y[te], yp_scan)
+            preds[t["repeat"], pos.get_indexer(np.unique(ids[te]))] = yp
         boot = np.mean([r2(yt[idx], p[idx]) for p in preds], axis=0)
         lo, hi = percentile_ci(boot)
         rows.append({"n_train": n, "r2": float(np.mean([r2(yt, p) for p in preds])), "r2_ci_low": lo, "r2_ci_high": hi})
     return pd.DataFrame(rows)
+
 
 # %% ../nbs/04_diagnostics.ipynb
 def learning_curve_slope(df: pd.DataFrame, # learning_curve output
@@ -1220,7 +1232,7 @@ def _permutations(a: AnalysedRun, feature_model: str, n_perm: int, seed: int, ti
 
 # %% ../nbs/04_diagnostics.ipynb
 def _learning_curves(a: AnalysedRun, feature_model: str, lc_repeats: int, cnn_lc_sizes, cnn_lc_folds: int, cnn_epochs,
-                     n_boot: int, seed: int, timer: Timer) -> LearningCurves:
+                     n_boot: int, seed: int, timer: Timer, executor=None) -> LearningCurves:
     "The feature pipeline's curve (5-fold, nested sizes up to a training fold); the network's at three small sizes."
     ids, y = a.ids, a.y
     n_max = min(len(set(ids[s["train_idx"]])) for s in cv_splits(ids, y, folds=5, repeats=lc_repeats, seed=seed))
@@ -1236,7 +1248,7 @@ def _learning_curves(a: AnalysedRun, feature_model: str, lc_repeats: int, cnn_lc
         cnn_sizes = sorted(cnn_lc_sizes or {max(4, n_fold_max // d) for d in (8, 4, 2)})
         with timer(f"learning curve: {a.model} ({cap} epochs) at {cnn_sizes} patients x {cnn_lc_folds} folds"):
             cnn = learning_curve(a.X, y, ids, network_fit_predict(replace(a.cfg, epochs=cap)), cnn_sizes, folds=cnn_lc_folds,
-                                 repeats=1, seed=seed, val_frac=a.cfg.inner_val_frac, n_boot=n_boot)
+                                 repeats=1, seed=seed, val_frac=a.cfg.inner_val_frac, n_boot=n_boot, executor=executor)   # a cluster's, if given
         cnn_slope = learning_curve_slope(cnn)
         curves[f"{a.model} ({cnn_lc_folds}-fold, {cap} of {a.cfg.epochs} epochs)"] = cnn
         timer.log(cnn.round(3).to_string(index=False)); timer.log(f"slope {cnn_slope:+.3f} per doubling")
@@ -1399,6 +1411,7 @@ def diagnose(run_dir: str | Path,           # a complete 03_train run directory 
              lc_repeats: int = 3, cnn_lc_sizes: list | None = None, cnn_lc_folds: int = 2, cnn_epochs: int | None = 8,
              n_cnn_refits: int = 0, n_saliency: int = 4, # the knobs of 04_diagnostics's parameters cell, same names and meaning
              seed: int = 0, device: str = "cpu", num_threads: int | None = 1,
+             cluster: str | None = None,    # "local:N" or "tcp://host:port": the network's learning-curve fits on a Dask cluster (core.cluster_executor)
              log=print,                     # where progress lines go (None: nowhere)
             ) -> Diagnosis:
     "Diagnose one training run: sections 1-8 on its predictions, its saved model and its rebuilt inputs."
@@ -1413,7 +1426,8 @@ def diagnose(run_dir: str | Path,           # a complete 03_train run directory 
     luck = _split_luck(a, feature_model, n_splits, n_cv_splits, seed, timer)
     refit_r2 = _refits(a, n_cnn_refits, seed, timer)
     perm = _permutations(a, feature_model, n_perm, seed, timer)
-    learning = _learning_curves(a, feature_model, lc_repeats, cnn_lc_sizes, cnn_lc_folds, cnn_epochs, n_boot, seed, timer)
+    with cluster_executor(cluster) as ex:   # None: nothing started, the fits here
+        learning = _learning_curves(a, feature_model, lc_repeats, cnn_lc_sizes, cnn_lc_folds, cnn_epochs, n_boot, seed, timer, ex)
     y_var = float(np.var(patient_table(a.ids, a.y).y))
     dyn = _dynamics(a, y_var, timer)
     overlap, sg = _leaks_and_subgroups(a, n_boot, seed, timer)

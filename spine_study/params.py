@@ -298,7 +298,8 @@ NOTEBOOK_PARAMS["04_diagnostics"] = {**SHARED,
     "cnn_lc_folds": Int(2),
     "cnn_epochs": Int(0, none="the analysed run's own number; 0: no network learning curve"),
     "n_cnn_refits": Int(0), "n_saliency": Int(0),
-    "num_threads": Int(0, none="torch's own choice; 0 too")}
+    "num_threads": Int(0, none="torch's own choice; 0 too"),
+    "cluster": Param("cluster", "every fit in this process")}
 
 # %% ../nbs/00e_params.ipynb
 NOTEBOOK_PARAMS["05_landmarks"] = {**SHARED,

@@ -80,10 +80,8 @@ print(json.dumps({"n": n, "epoch s": float(h.seconds.iloc[0]), "peak RSS MB": hw
 
 def _repeated_rows(X: np.ndarray, n: int, path: Path) -> Path:
     "A .npy of n rows: X's rows repeated (written a row at a time, never mapped)."
-    with open(path, "wb") as f:
-        np.lib.format.write_array_header_2_0(f, {"descr": "<f4", "fortran_order": False, "shape": (n,) + X.shape[1:]})
-        for i in range(n): f.write(np.ascontiguousarray(X[i % len(X)], np.float32).tobytes())
-    return path
+    from spine_study.core import write_npy_rows
+    return write_npy_rows(path, (n,) + X.shape[1:], (X[i % len(X)] for i in range(n)))
 
 
 def training(data_dir, sizes) -> list:

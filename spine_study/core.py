@@ -5,10 +5,10 @@
 # %% auto 0
 __all__ = ['LUMBAR', 'DISCS', 'CLUSTER_FORMS', 'NOTEBOOK_CSS', 'RUN_FILES', 'INDEX_GROUPS', 'repo_root', 'in_test', 'data_home',
            'expect_error', 'seed_everything', 'pick_device', 'parse_cluster', 'cluster_executor', 'DiskRows',
-           'take_rows', 'dump_json', 'params_hash', 'utc_stamp', 'package_versions', 'git_info', 'resolve_reports_dir',
-           'new_run_dir', 'read_status', 'write_status', 'process_record', 'process_alive', 'papermill_output_path',
-           'executed_notebook_verdict', 'render_notebook_html', 'finalize_run', 'watch_papermill', 'Run', 'start_run',
-           'list_runs', 'latest_run', 'md_table', 'notebook_link', 'write_index']
+           'write_npy_rows', 'take_rows', 'dump_json', 'params_hash', 'utc_stamp', 'package_versions', 'git_info',
+           'resolve_reports_dir', 'new_run_dir', 'read_status', 'write_status', 'process_record', 'process_alive',
+           'papermill_output_path', 'executed_notebook_verdict', 'render_notebook_html', 'finalize_run',
+           'watch_papermill', 'Run', 'start_run', 'list_runs', 'latest_run', 'md_table', 'notebook_link', 'write_index']
 
 # %% ../nbs/00_core.ipynb
 import contextlib
@@ -200,6 +200,16 @@ class DiskRows:
     def __array__(self, dtype=None, copy=None):   # np.asarray(rows): all of them, in memory
         a = self.read(slice(None))
         return a if dtype is None else a.astype(dtype, copy=False)
+
+def write_npy_rows(path: str | Path, # the .npy file to write
+                   shape: tuple,     # the whole array's shape: (rows, *row shape)
+                   rows,             # an iterable of shape[0] arrays of the row shape, written one at a time as float32
+                  ) -> Path:
+    "A C-ordered float32 .npy written one row at a time: never the whole array in memory (what DiskRows reads)."
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_2_0(f, {"descr": "<f4", "fortran_order": False, "shape": tuple(shape)})
+        for r in rows: f.write(np.ascontiguousarray(r, np.float32).tobytes())
+    return Path(path)
 
 def take_rows(X, index):
     "X[index] for an in-memory array; the narrower view, nothing read, for DiskRows."

@@ -214,8 +214,7 @@ _GLOBAL_BN = {}   # a BatchNorm class -> its global-batch twin (the same paramet
 @contextmanager
 def global_batch_norm(model: nn.Module):
     "While training under DDP: every batch-norm layer of `model` normalises over the global batch (all processes), as one process does."
-    from torch.nn.modules.batchnorm import _BatchNorm
-    bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and type(m) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)]
+    bns = [m for m in model.modules() if type(m) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)]   # exactly these (not their subclasses)
     for m in bns:
         cls = type(m); m.__class__ = _GLOBAL_BN.setdefault(cls, type(f"Global{cls.__name__}", (cls,), {"forward": _global_bn_forward}))
     try: yield model

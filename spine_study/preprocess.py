@@ -21,7 +21,7 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from .cohort import Cohort, problems_table
-from .core import DiskRows, cluster_executor, data_home, dump_json
+from .core import DiskRows, cluster_executor, data_home, dump_json, write_npy_rows
 from .data import dataset_fingerprint, load_cohort, phantom_truth, resolve_data_dir
 from .readers import find_series, read_scan
 
@@ -635,14 +635,12 @@ def stacked_entries(folder: Path,  # a cache key's folder
     dest = folder / f"{member}-{digest}.npy"
     if dest.is_file(): return dest
     names = list(entries)
-    with np.load(folder / names[0]) as z: first = np.asarray(z[member], np.float32)
+    with np.load(folder / names[0]) as z: row_shape = z[member].shape
     tmp = dest.with_name(dest.name + f".tmp{uuid.uuid4().hex}")   # unique per writer; renamed whole
-    with open(tmp, "wb") as f:
-        np.lib.format.write_array_header_2_0(f, {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
-                                                 "shape": (len(names),) + first.shape})
+    def rows():
         for n in names:
-            with np.load(folder / n) as z: f.write(np.ascontiguousarray(z[member], np.float32).tobytes())
-    os.replace(tmp, dest)
+            with np.load(folder / n) as z: yield z[member]
+    os.replace(write_npy_rows(tmp, (len(names),) + row_shape, rows()), dest)
     return dest
 
 def _build_missing(todo: list, workers: int, executor=None) -> dict:

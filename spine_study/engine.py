@@ -295,7 +295,7 @@ def run_folds(tasks: list,          # independent tasks, e.g. the split dicts of
     if executor is None: return [fn(t, **shared) for t in tqdm(tasks, disable=not progress, desc=desc, leave=False)]
     client = getattr(executor, "client", None)   # core.cluster_executor's: a Dask client
     if client is None or not shared: return list(executor.map(partial(fn, **shared), tasks))
-    futures = client.scatter(shared)             # sent to the cluster once, not pickled into every task
+    futures = client.scatter(shared, broadcast=True)   # sent once, not pickled into every task; a copy on every worker, so one that dies loses no data
     call = importlib.import_module("spine_study.engine")._call_with   # importable by the workers (in a notebook, _call_with is its own)
     return list(executor.map(call, [fn] * len(tasks), tasks, [futures] * len(tasks)))
 

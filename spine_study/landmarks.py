@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,27 +199,37 @@ def prediction_table(samples: Samples,  # the samples predicted
     return pd.DataFrame(rows)
 
 # %% ../nbs/05_landmarks.ipynb
+def _centres_task(task: dict,  # one fold's scans: fold, manifest (its rows of the cohort manifest), model
+                  data_dir: str | Path) -> tuple:
+    "(the centres of one fold's scans, predicted by that fold's model, + fold; the Problems of scans not predicted)."
+    problems = []
+    return predict_landmarks_table(task["manifest"], data_dir, task["model"], problems).assign(fold=task["fold"]), problems
+
 def oof_centres_table(manifest: pd.DataFrame,  # cohort manifest: ID, scan, path
                       data_dir: str | Path,  # the manifest's folder
                       fold_models: dict,  # fold -> LandmarkModel trained without that fold's patients
                       patient_fold: dict,  # patient ID -> the fold that tests it (the BMD study's splits)
                       problems: list | None = None,  # when a list, a Problem is appended per scan not predicted
+                      executor=None,  # engine.run_folds: None predicts here, fold after fold; else one task per fold
                       ) -> pd.DataFrame:
     "Centres of every scan (manifest order), predicted on the image-chosen slice by the fold model that never saw its patient (+ fold)."
     fold = np.array([patient_fold[str(p)] for p in manifest.ID])
-    t = pd.concat([predict_landmarks_table(manifest[fold == f], data_dir, fold_models[f], problems).assign(fold=f)
-                   for f in sorted(set(fold))], ignore_index=True)
+    tasks = [dict(fold=f, manifest=manifest[fold == f], model=fold_models[f]) for f in sorted(set(fold))]
+    fn = _centres_task if executor is None else importlib.import_module("spine_study.landmarks")._centres_task   # importable by workers
+    res = run_folds(tasks, fn, executor, shared=dict(data_dir=data_dir))
+    failed = [p for _, ps in res for p in ps]
+    if problems is not None: problems.extend(failed)
+    elif failed: warnings.warn(f"{len(failed)} scan(s) not predicted:\n" + format_problems(failed))
+    t = pd.concat([t for t, _ in res], ignore_index=True)
     order = {s: i for i, s in enumerate(manifest.scan)}
     return t.sort_values("scan", key=lambda s: s.map(order), kind="stable", ignore_index=True)
 
+
 # %% ../nbs/05_landmarks.ipynb
-def features_by_source(manifest: pd.DataFrame,  # cohort manifest: ID, scan, path, BMD
-                       data_dir: str | Path,  # the manifest's folder
-                       sources: dict,  # name -> landmarks table (contract columns), or None: the image heuristic
-                       ) -> tuple[pd.DataFrame, list]:
-    "(one row per scan and source with prepare_scan's vertebral features, a Problem per scan and source that failed)."
-    import warnings
-    groups = {n: ({} if t is None else dict(list(t.groupby("scan")))) for n, t in sources.items()}
+def _features_task(manifest: pd.DataFrame,  # some scans of the cohort manifest
+                   data_dir: str | Path, groups: dict,  # source -> {scan: its centres} ({}: the image heuristic)
+                   ) -> tuple[list, list]:
+    "(feature rows of these scans, one per source; Problems): one task of features_by_source."
     rows, problems = [], []
     for r in manifest.itertuples():
         scan = read_series(Path(data_dir) / r.path, r.scan)
@@ -232,7 +243,21 @@ def features_by_source(manifest: pd.DataFrame,  # cohort manifest: ID, scan, pat
             except Exception as e:  # reported per scan; the scan leaves every source's comparison
                 problems.append(Problem("skipped", r.scan, f"features with {name!r} landmarks failed ({type(e).__name__}: {e})"))
                 rows.append(base)
-    return pd.DataFrame(rows), problems
+    return rows, problems
+
+def features_by_source(manifest: pd.DataFrame,  # cohort manifest: ID, scan, path, BMD
+                       data_dir: str | Path,  # the manifest's folder
+                       sources: dict,  # name -> landmarks table (contract columns), or None: the image heuristic
+                       executor=None,  # engine.run_folds: None reads the scans here, in order; else in `chunks` tasks
+                       chunks: int = 16,  # tasks on an executor (contiguous runs of scans)
+                       ) -> tuple[pd.DataFrame, list]:
+    "(one row per scan and source with prepare_scan's vertebral features (manifest order), a Problem per scan and source that failed)."
+    groups = {n: ({} if t is None else dict(list(t.groupby("scan")))) for n, t in sources.items()}
+    tasks = [manifest] if executor is None else [manifest.iloc[p] for p in np.array_split(np.arange(len(manifest)), max(1, min(chunks, len(manifest))))]
+    fn = _features_task if executor is None else importlib.import_module("spine_study.landmarks")._features_task   # importable by workers
+    res = run_folds(tasks, fn, executor, shared=dict(data_dir=data_dir, groups=groups))
+    return pd.DataFrame([r for rows, _ in res for r in rows]), [p for _, ps in res for p in ps]
+
 
 # %% ../nbs/05_landmarks.ipynb
 def bmd_baselines_by_source(features: pd.DataFrame,  # from features_by_source
@@ -445,13 +470,14 @@ def bmd_by_source(manifest: pd.DataFrame,  # cohort manifest: ID, scan, path, BM
                   bmd_splits: list,  # the BMD study's cv_splits on the manifest (repeat 0)
                   feature_models: tuple = FEATURE_MODELS,  # feature baselines to run
                   n_boot: int = 2000, seed: int = 0,  # bootstrap over patients
+                  executor=None,  # None: every scan read here; else the centres (a task per fold) and features (chunks of scans) on it
                   ) -> BmdBySource:
     "The feature baselines with true, out-of-fold predicted and no landmarks, on the BMD study's patient folds."
     t0, ids, cols = time.perf_counter(), manifest.ID.astype(str).to_numpy(), list(FEATURE_COLUMNS)
     patient_fold = {p: s["fold"] for s in bmd_splits for p in ids[s["test_idx"]]}
-    centres = oof_centres_table(manifest, data_dir, fold_models, patient_fold)
+    centres = oof_centres_table(manifest, data_dir, fold_models, patient_fold, executor=executor)
     feats, problems = features_by_source(manifest, data_dir, {
-        "true": pd.read_csv(data_dir / "landmarks.csv", dtype={"ID": str}), "predicted": centres, "none": None})
+        "true": pd.read_csv(data_dir / "landmarks.csv", dtype={"ID": str}), "predicted": centres, "none": None}, executor)
     came = {src: set(g.centres_from.dropna()) for src, g in feats.groupby("source")}
     assert came["true"] <= {"landmarks"} and came["predicted"] <= {"landmarks"} and came["none"] <= {"image"}, came
     table = bmd_baselines_by_source(feats, ids, bmd_splits, cols, feature_models, n_boot=n_boot, seed=seed)
@@ -504,7 +530,7 @@ def landmark_study(data_dir: str | Path | None,  # the cohort (None: the embedde
                    bmd_baselines: bool = True,  # also the BMD part (body convention only)
                    feature_models: tuple = FEATURE_MODELS,  # feature baselines of the BMD part
                    reports_dir: str | Path | None = None,  # where 03_train's runs are compared with; None: no comparison
-                   cluster: str | None = None,  # None: the folds here, one after another; "local:N" or "tcp://host:port": on a Dask cluster
+                   cluster: str | None = None,  # None: the folds here, one after another; "local:N" or "tcp://host:port": on a Dask cluster (with the BMD part's scans)
                    ) -> LandmarkStudy:
     "Both landmark models out of fold on the BMD study's patient folds, beside the mean shape, and the BMD baselines by landmark source."
     data_dir = resolve_data_dir(data_dir)
@@ -516,15 +542,17 @@ def landmark_study(data_dir: str | Path | None,  # the cohort (None: the embedde
     lm = read_landmarks(data_dir / "landmarks.csv", man, data_dir)
     samples = slice_samples(lm, man, data_dir, convention)
     splits = splits_by_patient(samples.meta.ID, ids, bmd_splits)
-    with cluster_executor(cluster) as ex: m = _both_models(samples, splits, heatmap, direct, n_boot, seed, ex)
-    key, col = ("mre_mm", "err_mm") if "mre_mm" in m["summaries"]["heatmap"] else ("mre_px", "err_px")
     run_bmd = bmd_baselines and convention == "body"
+    with cluster_executor(cluster) as ex:
+        m = _both_models(samples, splits, heatmap, direct, n_boot, seed, ex)
+        bmd = bmd_by_source(man, data_dir, lm, m["fold_models"], bmd_splits, feature_models, n_boot, seed, ex) if run_bmd else None
+    key, col = ("mre_mm", "err_mm") if "mre_mm" in m["summaries"]["heatmap"] else ("mre_px", "err_px")
     st = LandmarkStudy(fingerprint=fingerprint, manifest=man, landmarks=lm, samples=samples, convention=convention, folds=folds,
         bmd_splits=bmd_splits, splits=splits, folds_match_03_train=same, configs={"heatmap": heatmap, "direct": direct}, **m,
         predictions=pd.concat([prediction_table(samples, m["preds"][k], m["fold"]).assign(model=k) for k in ("heatmap", "direct")], ignore_index=True),
         per_level=pd.DataFrame({k: m["errors"][k].groupby("level", sort=False)[col].mean() for k in ("heatmap", "direct")}),
         summary=summary_table(m["summaries"], key),
-        bmd=bmd_by_source(man, data_dir, lm, m["fold_models"], bmd_splits, feature_models, n_boot, seed) if run_bmd else None)
+        bmd=bmd)
     st.metrics = study_metrics(st)
     return st
 

@@ -740,6 +740,8 @@ def _parser() -> argparse.ArgumentParser:
     ph.add_argument("--size", choices=["quick", "full"], default="quick")
     ph.add_argument("--format", choices=["nifti", "dicom", "both"], default="both")
     ph.add_argument("--repeat-fraction", type=float, default=None, help="fraction of patients with a second scan")
+    ph.add_argument("--view", choices=["lumbar", "wide"], default="lumbar",
+                    help="simulator a: lumbar (T12..S1, the default cohort) or wide (T9..S3 in a 261-441 mm field of view)")
     ph.add_argument("--simulator", choices=["a", "b"], default="a",
                     help="a: the embedded phantom (00c); b: the second, independent simulator (00d), the study's external test")
     pr = sub.add_parser("predict", help="apply a 03_train run's fold ensemble to new scans (06_external): predictions with intervals")
@@ -863,10 +865,10 @@ def main(argv: list | None = None) -> int:
     if a.cmd == "phantom":
         if a.simulator == "b":
             from spine_study.phantom_b import make_phantom_b
-            if a.repeat_fraction is not None: raise SystemExit("--repeat-fraction is a setting of simulator a only")
+            if a.repeat_fraction is not None or a.view != "lumbar": raise SystemExit("--repeat-fraction and --view are settings of simulator a only")
             print(make_phantom_b(a.out_dir, n=a.n, seed=a.seed, size=a.size, format=a.format)); return 0
         from spine_study.phantom import make_phantom
-        print(make_phantom(a.out_dir, n=a.n, seed=a.seed, size=a.size, format=a.format, repeat_fraction=a.repeat_fraction))
+        print(make_phantom(a.out_dir, n=a.n, seed=a.seed, size=a.size, format=a.format, repeat_fraction=a.repeat_fraction, view=a.view))
         return 0
     if a.cmd == "factorial":
         print(write_factorial(a.reports_dir) if a.table_only else run_factorial(a.reports_dir, a.jobs, parse_params(a.parameter), a.redo))

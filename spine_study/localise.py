@@ -514,20 +514,27 @@ PHANTOM_HEATMAP = dict(kind="heatmap", image_size=48, epochs=12, batch_size=8, l
                        base_channels=8)  # the landmark study's heatmap settings (05_landmarks: parameters and cost note)
 PHANTOM_HEATMAP_TEST = {**PHANTOM_HEATMAP, "epochs": 15, "batch_size": 4, "depth": 3}  # IN_TEST's 40 scans: more, smaller steps, a shallower net
 
-def fit_cohort_landmarks(data_dir: str | Path,  # a data folder with scans, a sheet and landmarks.csv
-                         cfg: LandmarkConfig,  # every knob
-                         convention: str = "body",  # 'body' (L1..L5) or 'disc' (L1/L2..L5/S1)
-                         ) -> tuple[LandmarkModel, dict]:
-    "(model trained on every scan with all 5 levels, plain-data training record)."
-    data_dir, t0 = Path(data_dir), time.perf_counter()
+def _cohort_grid(data_dir: Path, cfg: LandmarkConfig, convention: str) -> tuple:
+    "(grid images, grid points, samples, landmark problems) of one data folder's scans with all 5 levels."
     cohort = build_cohort(data_dir, read_pixels=False)
     lm = read_landmarks(data_dir / "landmarks.csv", cohort.manifest, data_dir)
     samples = slice_samples(lm, cohort.manifest, data_dir, convention)
     if not len(samples): raise LandmarkError(lm.problems + [Problem("fatal", str(data_dir), f"no scan has all {convention} levels")])
     X, P, _ = grid_arrays(samples, cfg.image_size)
-    model, history = fit_landmarks(X, P, cfg, samples.levels)
-    return model, dict(data_dir=str(data_dir), convention=convention, n_scans=len(samples), n_patients=int(samples.meta.ID.nunique()),
-                       n_landmark_problems=len(lm.problems), loss_first=history[0], loss_last=history[-1],
+    return X, P, samples, lm.problems
+
+def fit_cohort_landmarks(data_dir: str | Path | list,  # a data folder with scans, a sheet and landmarks.csv (or a list of them: trained on all)
+                         cfg: LandmarkConfig,  # every knob
+                         convention: str = "body",  # 'body' (L1..L5) or 'disc' (L1/L2..L5/S1)
+                         ) -> tuple[LandmarkModel, dict]:
+    "(model trained on every scan with all 5 levels, plain-data training record)."
+    dirs, t0 = [Path(d) for d in (data_dir if isinstance(data_dir, (list, tuple)) else [data_dir])], time.perf_counter()
+    parts = [_cohort_grid(d, cfg, convention) for d in dirs]
+    X, P = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    model, history = fit_landmarks(X, P, cfg, parts[0][2].levels)
+    return model, dict(data_dir=str(dirs[0]) if len(dirs) == 1 else [str(d) for d in dirs], convention=convention,
+                       n_scans=len(X), n_patients=int(sum(p[2].meta.ID.nunique() for p in parts)),
+                       n_landmark_problems=sum(len(p[3]) for p in parts), loss_first=history[0], loss_last=history[-1],
                        seconds=round(time.perf_counter() - t0, 2))
 
 # %% ../nbs/02c_localise.ipynb
@@ -544,6 +551,7 @@ def phantom_landmark_model(path: str | Path | None = None,  # a file of save_lan
                            epochs: int | None = None,  # training epochs (None: 12; 15 under IN_TEST)
                            convention: str = "body",  # 'body' (L1..L5 centres) or 'disc'
                            device: str = "auto",  # where to train ("auto": CUDA when present)
+                           views: tuple = ("lumbar", "wide"),  # the phantom's views it trains on, all together (phantom.VIEWS)
                            **knobs,  # other LandmarkConfig fields, over PHANTOM_HEATMAP (PHANTOM_HEATMAP_TEST under IN_TEST)
                            ) -> LandmarkModel:
     "The landmark model at `path`, else the phantom-trained default (trained on first use, then loaded from its file); CPU, eval mode."
@@ -551,11 +559,12 @@ def phantom_landmark_model(path: str | Path | None = None,  # a file of save_lan
     base = PHANTOM_HEATMAP_TEST if in_test() else PHANTOM_HEATMAP
     n, epochs = default_cohort_size() if n is None else int(n), base["epochs"] if epochs is None else int(epochs)
     cfg = LandmarkConfig(**{**base, **knobs, "epochs": epochs, "seed": seed, "device": device})
-    name = phantom_name(n, seed, "quick")
+    name = "+".join(phantom_name(n, seed, "quick", v) for v in views)
     file = Path(cache_dir if cache_dir is not None else data_home() / "models") / f"landmarks_{phantom_model_key(cfg, name, convention)}.pt"
     if file.exists(): return load_landmark_model(file)
-    root = ensure_phantom(data_home() / "phantom", n=n, seed=seed, size="quick", format="both")
-    model, info = fit_cohort_landmarks(root / "nifti", cfg, convention)
+    roots = [ensure_phantom(data_home() / "phantom", n=n, seed=seed, size="quick", format="both" if v == "lumbar" else "nifti", view=v)
+             for v in views]
+    model, info = fit_cohort_landmarks([r / "nifti" for r in roots], cfg, convention)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(f".{file.name}.tmp{os.getpid()}")
     save_landmark_model(model.cpu(), tmp, info={**info, "phantom": name, "key": file.stem, "code": LOCALISE_VERSION})

@@ -26,9 +26,9 @@ from .core import DISCS, LUMBAR  # the level names (re-exported: spine_study.pha
 from .readers import CANONICAL_AXCODES, read_scan  # vol[k, r, c]: k -> Left, r -> Inferior, c -> Posterior
 
 # %% auto 0
-__all__ = ['PHANTOM_VERSION', 'DICOM_AXCODES', 'SHAPE_TABLE', 'ORIGINAL_PATIENTS', 'QUICK_FACTOR', 'FOV_MM', 'SITES',
+__all__ = ['PHANTOM_VERSION', 'DICOM_AXCODES', 'SHAPE_TABLE', 'ORIGINAL_PATIENTS', 'QUICK_FACTOR', 'FOV_MM', 'VIEWS', 'SITES',
            'SITE_WEIGHTS_512', 'BMD_MODEL', 'LEVELS', 'LUMBAR', 'DISCS', 'BODY_HEIGHT_MM', 'BODY_DEPTH_MM',
-           'DISC_HEIGHT_MM', 'BODY_TILT_DEG', 'FAR_MM', 'T1_SIGNAL', 'LATERAL_MM', 'PHANTOM_UID_TAG',
+           'DISC_HEIGHT_MM', 'BODY_TILT_DEG', 'SPINE', 'FAR_MM', 'T1_SIGNAL', 'LATERAL_MM', 'PHANTOM_UID_TAG',
            'largest_remainder', 'cohort_shapes', 'bone_state', 'draw_patients', 'assign_scans', 'scan_nuisances',
            'draw_cohort', 'spine_chain', 'disc_centres', 'rect_sdf', 'spine_shapes', 'SliceFrame', 'union_sdf',
            'lateral_shrink', 'paint', 'torso_slice', 'scan_grid', 'smooth_field', 'upsample', 'marrow_signal',
@@ -49,6 +49,10 @@ SHAPE_TABLE = {  # (rows, cols, slices) at full size -> number of scans in the o
 ORIGINAL_PATIENTS = 240
 QUICK_FACTOR = 4  # size="quick" divides the matrix by this
 FOV_MM = 300.0    # nominal in-plane field of view
+VIEWS = {  # what a cohort's scans show: the bodies drawn (contiguous, top to bottom) and the FOV's range (x FOV_MM)
+    "lumbar": dict(levels=("T12", "L1", "L2", "L3", "L4", "L5", "S1"), fov=(0.93, 1.07)),   # the default cohort
+    "wide": dict(levels=("T9", "T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1", "S2", "S3"), fov=(0.87, 1.47)),
+}
 
 # %% ../nbs/00c_phantom.ipynb
 def largest_remainder(weights: list[float], # relative weights (here: scan counts of the table)
@@ -147,11 +151,15 @@ def assign_scans(shapes: list[tuple], # full-size (rows, cols, slices) of every 
 
 # %% ../nbs/00c_phantom.ipynb
 def scan_nuisances(scans: pd.DataFrame, # from `assign_scans`
-                   rng: np.random.Generator) -> pd.DataFrame:
+                   rng: np.random.Generator,
+                   view: str = "lumbar", # a key of VIEWS: its FOV range
+                  ) -> pd.DataFrame:
     "Add per-scan FOV, spacing, gain, noise, rescale slope, placement, rotation and bias-field coefficients."
     n, site = len(scans), SITES.loc[scans.site]
     df = scans.copy()
-    df["fov_mm"] = np.round(FOV_MM * rng.uniform(0.93, 1.07, n), 1)
+    u = rng.uniform(0.93, 1.07, n)   # the same draws in every view: another view maps them onto its range
+    if view != "lumbar": lo, hi = VIEWS[view]["fov"]; u = lo + (u - 0.93) / 0.14 * (hi - lo); df["view"] = view
+    df["fov_mm"] = np.round(FOV_MM * u, 1)
     df["slice_mm"] = site.slice_mm.to_numpy() * 1.1              # 10 % gap between slices
     df["gain"] = site.gain.to_numpy() * rng.lognormal(0, 0.12, n)
     df["noise"], df["slope"] = site.noise.to_numpy(), site.slope.to_numpy()
@@ -162,38 +170,46 @@ def scan_nuisances(scans: pd.DataFrame, # from `assign_scans`
     df["centre_ras"] = list(np.round(rng.uniform(-25, 25, (n, 3)), 2))
     return df
 
-def draw_cohort(n: int, seed: int, repeat_fraction: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "Patients and scans (all latents) of a cohort; a pure function of its arguments."
+def draw_cohort(n: int, seed: int, repeat_fraction: float | None = None, view: str = "lumbar") -> tuple[pd.DataFrame, pd.DataFrame]:
+    "Patients and scans (all latents) of a cohort; a pure function of its arguments (another view: the same patients and draws)."
     patients = draw_patients(n, np.random.default_rng([seed, 0]))
     scans = assign_scans(cohort_shapes(n, repeat_fraction), n, np.random.default_rng([seed, 1]))
     patients["site"] = scans.drop_duplicates("ID").set_index("ID").site.reindex(patients.index)
-    return patients, scan_nuisances(scans, np.random.default_rng([seed, 2]))
+    return patients, scan_nuisances(scans, np.random.default_rng([seed, 2]), view)
 
 # %% ../nbs/00c_phantom.ipynb
 BODY_HEIGHT_MM = np.array([24.0, 26.0, 27.0, 28.0, 28.0, 27.0, 30.0])  # T12 .. S1
 BODY_DEPTH_MM = np.array([31.0, 33.0, 35.0, 37.0, 38.0, 38.0, 34.0])
 DISC_HEIGHT_MM = np.array([6.0, 8.0, 9.0, 10.0, 11.0, 9.0])            # T12/L1 .. L5/S1
 BODY_TILT_DEG = np.array([-14.0, -9.0, -4.0, 2.0, 9.0, 17.0, 38.0])
+SPINE = pd.DataFrame(  # every body a view can draw (VIEWS["wide"]): T9..T11 above, the fused S2, S3 below; T12..S1 as above
+    dict(height_mm=[21.0, 22.0, 23.0, *BODY_HEIGHT_MM, 24.0, 19.0], depth_mm=[27.0, 28.0, 29.5, *BODY_DEPTH_MM, 28.0, 22.0],
+         tilt_deg=[-21.0, -19.0, -17.0, *BODY_TILT_DEG, 50.0, 60.0],
+         disc_below_mm=[5.0, 5.0, 5.5, *DISC_HEIGHT_MM, 2.0, 1.5, np.nan]),   # the gap to the next body (S1/S2, S2/S3: remnants)
+    index=list(VIEWS["wide"]["levels"]))
 
 def _unit(v): return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 def spine_chain(scale: float, # overall size factor
                 lordosis: float, # multiplies every body's tilt
+                levels: tuple = LEVELS, # contiguous rows of SPINE, top to bottom (a view's)
                ) -> pd.DataFrame:
-    "Centre (u, v), axis (au, av: unit vector down the body), height and depth (mm) of T12..S1; L3 centre at 0."
-    h, d, gap = BODY_HEIGHT_MM * scale, BODY_DEPTH_MM * scale, DISC_HEIGHT_MM * scale
-    tilt = np.deg2rad(BODY_TILT_DEG * lordosis)
+    "Centre (u, v), axis (au, av: unit vector down the body), height and depth (mm) of the bodies `levels`; L3 centre at 0."
+    base = SPINE.loc[list(levels)]
+    h, d, gap = base.height_mm.to_numpy() * scale, base.depth_mm.to_numpy() * scale, base.disc_below_mm.to_numpy()[:-1] * scale
+    tilt = np.deg2rad(base.tilt_deg.to_numpy() * lordosis)
     axis = np.stack([np.cos(tilt), np.sin(tilt)], 1)
-    steps = [axis[i] * h[i] / 2 + _unit(axis[i] + axis[i + 1]) * gap[i] + axis[i + 1] * h[i + 1] / 2 for i in range(6)]
+    steps = [axis[i] * h[i] / 2 + _unit(axis[i] + axis[i + 1]) * gap[i] + axis[i + 1] * h[i + 1] / 2 for i in range(len(levels) - 1)]
     centre = np.vstack([[0, 0], np.cumsum(steps, 0)])
-    centre -= centre[LEVELS.index("L3")]
+    centre -= centre[list(levels).index("L3")]
     return pd.DataFrame(dict(u=centre[:, 0], v=centre[:, 1], au=axis[:, 0], av=axis[:, 1], height_mm=h, depth_mm=d),
-                        index=list(LEVELS))
+                        index=list(levels))
 
 def disc_centres(chain: pd.DataFrame) -> np.ndarray:
-    "Centres (u, v) of the T12/L1 ... L5/S1 discs: midpoints between facing endplates."
+    "Centres (u, v) of the discs between consecutive bodies (T12/L1 ... L5/S1 by default): midpoints between facing endplates."
     c, ax, h = chain[["u", "v"]].to_numpy(), chain[["au", "av"]].to_numpy(), chain.height_mm.to_numpy()
     return (c[:-1] + ax[:-1] * h[:-1, None] / 2 + c[1:] - ax[1:] * h[1:, None] / 2) / 2
+
 
 # %% ../nbs/00c_phantom.ipynb
 def rect_sdf(a: np.ndarray, # coordinate along the rectangle's axis (mm)
@@ -209,23 +225,28 @@ def spine_shapes(chain: pd.DataFrame, # from `spine_chain`
                 ) -> dict[str, np.ndarray]:
     "Rounded rectangles (u, v, au, av, half_a, half_b, radius) of every spine structure, patient frame (mm)."
     c, ax, h, d = chain[["u", "v"]].to_numpy(), chain[["au", "av"]].to_numpy(), chain.height_mm.to_numpy(), chain.depth_mm.to_numpy()
+    lv = list(chain.index); at = lv.index
     nrm = np.stack([-ax[:, 1], ax[:, 0]], 1)                            # across the body, towards posterior
     def rects(back, down, half_a, half_b, radius, axes=ax, at=c):
         k = len(at); cen = at + nrm[:k] * np.asarray(back)[..., None] + axes * np.asarray(down)[..., None]
         return np.column_stack([cen, axes, *np.broadcast_arrays(half_a, half_b, radius, np.zeros(k))[:3]])
     disc_ax = _unit(ax[:-1] + ax[1:])
     behind = d / 2 + 2 + canal_mm / 2                                    # centre of the thecal sac
+    base = SPINE.loc[lv]
+    gap = base.disc_below_mm.to_numpy()[:-1] * h[:-1] / base.height_mm.to_numpy()[:-1]
+    psoas_w = np.zeros(len(lv)); psoas_w[at("T12"):at("S1") + 1] = np.linspace(0, 12, 7)
+    canal_end = at("S1") + 1                                             # the sac, its fat and the arches end at S1
     return dict(
         body=rects(0, 0, h / 2, d / 2, 3.0),
-        disc=rects(0, 0, DISC_HEIGHT_MM * h[:-1] / BODY_HEIGHT_MM[:-1] / 2 + 4, (d[:-1] + d[1:]) / 4 + 0.5, 3.0,
-                   axes=disc_ax, at=disc_centres(chain)),
-        canal=rects(behind, 0, h / 2 + 8, canal_mm / 2, canal_mm / 2 - 1),
-        epidural=rects(behind, 0, h / 2 + 8, canal_mm / 2 + 3, 3.0),
-        cord=rects(behind + 1, 0, h / 2 + 5, 3.0, 2.5)[:2],                    # conus medullaris ends at L1/L2
-        cauda=rects(behind + canal_mm * 0.2, 0, h / 2 + 8, 1.8, 1.5)[2:],
-        arch=rects(d / 2 + (canal_mm + 14) / 2, -0.12 * h, 0.34 * h, (canal_mm + 14) / 2, 4.0),
-        spinous=rects(d / 2 + canal_mm + 24, 0.22 * h, 0.22 * h, 16.0, 4.0)[:-1],
-        psoas=rects(-0.15 * d, 0, h / 2 + 6, d / 2 + np.linspace(0, 12, 7), 8.0)[1:-1])
+        disc=rects(0, 0, gap / 2 + 4, (d[:-1] + d[1:]) / 4 + 0.5, 3.0, axes=disc_ax, at=disc_centres(chain)),
+        canal=rects(behind, 0, h / 2 + 8, canal_mm / 2, canal_mm / 2 - 1)[:canal_end],
+        epidural=rects(behind, 0, h / 2 + 8, canal_mm / 2 + 3, 3.0)[:canal_end],
+        cord=rects(behind + 1, 0, h / 2 + 5, 3.0, 2.5)[:at("L1") + 1],        # conus medullaris ends at L1/L2
+        cauda=rects(behind + canal_mm * 0.2, 0, h / 2 + 8, 1.8, 1.5)[at("L2"):canal_end],
+        arch=rects(d / 2 + (canal_mm + 14) / 2, -0.12 * h, 0.34 * h, (canal_mm + 14) / 2, 4.0)[:canal_end],
+        spinous=rects(d / 2 + canal_mm + 24, 0.22 * h, 0.22 * h, 16.0, 4.0)[:at("S1")],
+        psoas=rects(-0.15 * d, 0, h / 2 + 6, d / 2 + psoas_w, 8.0)[at("L1"):at("L5") + 1])
+
 
 # %% ../nbs/00c_phantom.ipynb
 @dataclass
@@ -310,8 +331,9 @@ def torso_slice(U: np.ndarray, V: np.ndarray, # patient coordinates of the pixel
                ) -> np.ndarray:
     "Relative T1 signal of the torso around the spine (R, C)."
     spine_v = np.interp(U, chain.u, chain.v).astype(np.float32)                       # follows the lordosis
-    front_wall = spine_v - chain.depth_mm.mean() / 2
-    back_muscle = front_wall + chain.depth_mm.mean() + patient.canal_mm + 60           # end of the erector spinae
+    depth = chain.loc[list(LEVELS)].depth_mm.mean()                                    # T12..S1 in every view
+    front_wall = spine_v - depth / 2
+    back_muscle = front_wall + depth + patient.canal_mm + 60           # end of the erector spinae
     back_skin = back_muscle + patient.back_fat_mm
     front_skin = back_skin - patient.torso_ap_mm
     ramp = lambda d: np.clip(0.5 - d / px_mm, 0, 1)                                     # d < 0 inside
@@ -349,9 +371,12 @@ def upsample(field: np.ndarray, # (..., h, w) coarse periodic field
     return out
 
 # %% ../nbs/00c_phantom.ipynb
-def marrow_signal(patient: pd.Series) -> np.ndarray:
-    "Relative T1 marrow signal of T12..S1 from the fat fraction and per-vertebra offsets."
-    ff = np.clip(patient.fat_fraction + np.asarray(patient.ff_offsets), 0.05, 0.95)
+def marrow_signal(patient: pd.Series, levels: tuple = LEVELS) -> np.ndarray:
+    "Relative T1 marrow signal of the bodies `levels` (a chain's) from the fat fraction and per-vertebra offsets."
+    off = np.asarray(patient.ff_offsets)   # T12..S1; the bodies beyond continue the trend from the nearest end
+    lv = list(levels); first, last = lv.index("T12"), lv.index("S1")
+    off = np.concatenate([off[0] - 0.01 * np.arange(first, 0, -1), off, off[-1] + 0.01 * np.arange(1, len(lv) - last)])
+    ff = np.clip(patient.fat_fraction + off, 0.05, 0.95)
     return (T1_SIGNAL["water_marrow"] + (T1_SIGNAL["fat"] - T1_SIGNAL["water_marrow"]) * ff).astype(np.float32)
 
 def lesion_centre(chain: pd.DataFrame, patient: pd.Series) -> tuple[np.ndarray, float]:
@@ -374,13 +399,13 @@ def spine_window(frame: SliceFrame, shapes: dict) -> tuple[int, int, int, int]:
 def draw_spine(vol, frame, shapes, chain, patient, x_mm, texture):
     "Paint the spine's structures (relative T1) over the torso in `vol` (K, R, C; `frame` its grid), in place."
     (U, V), px = frame.grid(), min(frame.spacing_rc)
-    marrow = marrow_signal(patient)
+    marrow = marrow_signal(patient, tuple(chain.index))
     w_psoas = np.clip((np.abs(x_mm) - patient.half_width_mm + 4) / 8, 0, 1) * np.clip((patient.half_width_mm + 45 - np.abs(x_mm)) / 10, 0, 1)
     sdf = {k: union_sdf(frame, U, V, r) for k, r in shapes.items()}
     shrink = {k: lateral_shrink(x_mm, R, W or patient.half_width_mm + (k == "disc")) for k, (R, W) in LATERAL_MM.items()}
     paint(vol, sdf["psoas"][0], 0, px, T1_SIGNAL["muscle"] + 0.02, weight=w_psoas)
     paint(vol, sdf["epidural"][0], shrink["epidural"], px, 0.85 * T1_SIGNAL["fat"])
-    for k in ("arch", "spinous"): paint(vol, sdf[k][0], shrink[k], px, 0.85 * marrow[3])
+    for k in ("arch", "spinous"): paint(vol, sdf[k][0], shrink[k], px, 0.85 * marrow[list(chain.index).index("L3")])
     paint(vol, sdf["disc"][0], shrink["disc"], px, T1_SIGNAL["disc"])
     paint(vol, sdf["body"][0], shrink["body"], px, T1_SIGNAL["cortex"])
     paint(vol, sdf["body"][0] + 1.5, shrink["body"], px, marrow[sdf["body"][1]] * (1 + patient.texture_amp * texture))
@@ -407,7 +432,7 @@ def render_scan(scan: pd.Series, # one row of the scans table
     coarse_mm = scan.fov_mm / coarse[1]
     texture, abdomen = smooth_field(coarse, (0, 3 / coarse_mm, 3 / coarse_mm), rng), smooth_field(coarse[1:], (8 / coarse_mm,) * 2, rng)
     frame, f = SliceFrame(shape[1:], spacing[1:], scan.rotation_deg, tuple(scan.shift_mm)), shape[1] // coarse[1]
-    chain = spine_chain(patient.scale, patient.lordosis)
+    chain = spine_chain(patient.scale, patient.lordosis, VIEWS[scan.get("view", "lumbar")]["levels"])
     k_spine = (shape[0] - 1) / 2 + scan.lr_offset_slices
     x_mm = (np.arange(shape[0]) - k_spine) * spacing[0]
     abdomen = upsample(abdomen, f, np.arange(shape[1]), np.arange(shape[2]))
@@ -422,7 +447,8 @@ def render_scan(scan: pd.Series, # one row of the scans table
 def landmarks_lip(geo: dict) -> pd.DataFrame:
     "Canonical (k, r, c) of the L1..L5 body centres and the L1/L2..L5/S1 disc centres on the mid-sagittal slice."
     chain, frame = geo["chain"], geo["frame"]
-    uv = np.vstack([chain.loc[list(LUMBAR), ["u", "v"]].to_numpy(float), disc_centres(chain)[1:]])
+    l1 = list(chain.index).index("L1")
+    uv = np.vstack([chain.loc[list(LUMBAR), ["u", "v"]].to_numpy(float), disc_centres(chain)[l1:l1 + len(DISCS)]])
     rc = frame.to_pixel(uv)
     return pd.DataFrame(dict(level=list(LUMBAR) + list(DISCS), k=float(geo["mid_slice"]), r=rc[:, 0], c=rc[:, 1]))
 
@@ -551,7 +577,8 @@ def write_scan(out: Path, scan: pd.Series, patient: pd.Series, size: str, format
                  gain=scan.gain, noise=scan.noise, rescale_slope=scan.slope, rotation_deg=scan.rotation_deg,
                  shift_mm=list(scan.shift_mm), lr_offset_slices=scan.lr_offset_slices, mid_slice_lip=geo["mid_slice"],
                  bias=list(scan.bias), centre_ras=list(scan.centre_ras), landmarks_lip=np.round(pts, 4).tolist(),
-                 csf_points_lip=np.round(csf_points_lip(geo, patient.canal_mm), 4).tolist())
+                 csf_points_lip=np.round(csf_points_lip(geo, patient.canal_mm), 4).tolist(),
+                 **({"view": scan.view, "fov_mm": scan.fov_mm} if scan.get("view", "lumbar") != "lumbar" else {}))
     return rows, truth
 
 def write_sheets(data_dir: Path, patients: pd.DataFrame, landmarks: pd.DataFrame) -> None:
@@ -607,7 +634,8 @@ def _jsonable(o):
     if isinstance(o, np.ndarray): return o.tolist()
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
-def _check_args(n, size, format, seed):
+def _check_args(n, size, format, seed, view="lumbar"):
+    if view not in VIEWS: raise ValueError(f"view must be one of {tuple(VIEWS)}, got {view!r}")
     if not (isinstance(n, (int, np.integer)) and n >= 2): raise ValueError(f"n must be an integer >= 2, got {n!r}")
     if size not in ("quick", "full"): raise ValueError(f"size must be 'quick' or 'full', got {size!r}")
     if format not in ("nifti", "dicom", "both"): raise ValueError(f"format must be 'nifti', 'dicom' or 'both', got {format!r}")
@@ -619,13 +647,14 @@ def make_phantom(out_dir: str | Path, # where to write (created; existing files 
                  size: str = "quick", # "quick": matrix / 4 (512 -> 128, 1024 -> 256); "full": the real matrices
                  format: str = "both", # "nifti", "dicom" or "both"
                  repeat_fraction: float | None = None, # share of patients with a second scan (None: 2/240 as in the original)
+                 view: str = "lumbar", # a key of VIEWS: "wide" draws T9..S3 in a 261-441 mm field of view (the same patients)
                 ) -> Path:
     "Write the phantom cohort (scans, sheets, landmarks, truth.json, then .complete) to `out_dir`; returns it."
-    _check_args(n, size, format, seed)
+    _check_args(n, size, format, seed, view)
     out = Path(out_dir); (out / ".complete").unlink(missing_ok=True)
     formats = ["nifti", "dicom"] if format == "both" else [format]
     for f in formats: (out / f).mkdir(parents=True, exist_ok=True)
-    patients, scans = draw_cohort(int(n), int(seed), repeat_fraction)
+    patients, scans = draw_cohort(int(n), int(seed), repeat_fraction, view)
     rows, truths = {f: [] for f in formats}, []
     for i in tqdm(range(len(scans)), desc="phantom", disable=None, leave=False):
         r, t = write_scan(out, scans.iloc[i], patients.loc[scans.ID.iloc[i]], size, formats, int(seed))
@@ -633,7 +662,8 @@ def make_phantom(out_dir: str | Path, # where to write (created; existing files 
         for f in formats: rows[f].append(r[f])
     for f in formats: write_sheets(out / f, patients, pd.concat(rows[f], ignore_index=True))
     truth = dict(generator=f"spine_study.phantom v{PHANTOM_VERSION}", version=PHANTOM_VERSION,
-                 arguments=dict(n=int(n), seed=int(seed), size=size, format=format, repeat_fraction=repeat_fraction),
+                 arguments=dict(n=int(n), seed=int(seed), size=size, format=format, repeat_fraction=repeat_fraction,
+                                **({"view": view} if view != "lumbar" else {})),
                  conventions=dict(canonical_axcodes="".join(CANONICAL_AXCODES), dicom_stored_axcodes="".join(DICOM_AXCODES)),
                  bmd_model=BMD_MODEL, sites=SITES.reset_index().to_dict("records"),
                  scores=cohort_scores(out, patients, truths),
@@ -643,19 +673,19 @@ def make_phantom(out_dir: str | Path, # where to write (created; existing files 
     return out
 
 # %% ../nbs/00c_phantom.ipynb
-def phantom_name(n: int = 240, seed: int = 0, size: str = "quick") -> str:
-    "Directory name of a phantom cohort: phantom_{size}_n{n}_seed{seed}_v{PHANTOM_VERSION}."
-    return f"phantom_{size}_n{n}_seed{seed}_v{PHANTOM_VERSION}"
+def phantom_name(n: int = 240, seed: int = 0, size: str = "quick", view: str = "lumbar") -> str:
+    "Directory name of a phantom cohort: phantom_{size}_n{n}_seed{seed}_v{PHANTOM_VERSION}, `_{view}` after it unless lumbar."
+    return f"phantom_{size}_n{n}_seed{seed}_v{PHANTOM_VERSION}" + ("" if view == "lumbar" else f"_{view}")
 
 def ensure_phantom(root: str | Path, # parent directory (e.g. the project's data/)
-                   n: int = 240, seed: int = 0, size: str = "quick", format: str = "both") -> Path:
+                   n: int = 240, seed: int = 0, size: str = "quick", format: str = "both", view: str = "lumbar") -> Path:
     "Path of the phantom cohort under `root`, generating it first unless its .complete marker exists."
-    path = Path(root) / phantom_name(n, seed, size)
+    path = Path(root) / phantom_name(n, seed, size, view)
     if (path / ".complete").exists(): return path
     if path.exists(): shutil.rmtree(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    make_phantom(tmp, n=n, seed=seed, size=size, format=format)
+    make_phantom(tmp, n=n, seed=seed, size=size, format=format, view=view)
     try: tmp.rename(path)
     except OSError:                        # someone else finished first
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,11 +1,14 @@
 """How much of a single 03_train result is the network's seed? The recommended network, cross-validated on the same folds
 with several training seeds, each seed's R², the R² of their mean prediction, and paired differences.
 
-    python benchmarks/bench_seeds.py [--data DIR] [--seeds 0 1 2] [--landmarks true] [--site-scale] [--workers 2] [--out FILE]
+    python benchmarks/bench_seeds.py [--data DIR] [--seeds 0 1 2] [--landmarks true] [--site-scale] [--n-slices 5 9]
+                                     [--workers 2] [--out FILE]
 
 The folds are those of a study run with seed 0 (5-fold grouped CV x 1 repeat); only the network's seed (initialisation,
 batch order, augmentation) changes between members. --site-scale adds one more run at seed 0 on slabs harmonised per site
 (each site's slabs divided by its median body/CSF ratio over the cohort's median: images and the sheet's Site, never BMD).
+--n-slices K [K ...] runs every seed at each slab depth (03_train's n_slices; the first is the reference) and adds, per depth,
+the mean of its seeds and that mean's paired dR2 against the reference depth's mean.
 Per patient, bootstrap 95% CIs; paired dR2 over the same patients and resamples. Prints one table; nothing here is a test.
 """
 import argparse
@@ -19,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 
-def one_run(data, landmarks, seed, site_scale):
+def one_run(data, landmarks, seed, site_scale, n_slices=None):
     "Out-of-fold per-patient predictions of the recommended network at one seed (optionally on site-scaled slabs)."
     from spine_study.evaluation import evaluate
     from spine_study.train import cross_validate, prepare_inputs, resolve_config, sheet_sites, study_splits
     t0 = time.time()
-    inp = prepare_inputs(data, landmarks=landmarks)
+    inp = prepare_inputs(data, landmarks=landmarks, n_slices=n_slices)
     splits, _ = study_splits(inp.ids, inp.y, "cv", 5, 1, 0)
     X = np.asarray(inp.X, np.float32)
     if site_scale:
@@ -40,29 +43,38 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=None, help="a data folder (default: the embedded phantom)"); ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--landmarks", default="auto"); ap.add_argument("--site-scale", action="store_true")
+    ap.add_argument("--n-slices", type=int, nargs="+", default=[None], help="slab depths to compare (default: 03_train's)")
     ap.add_argument("--workers", type=int, default=2); ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from spine_study.metrics import metrics_with_ci, paired_r2_difference
-    jobs = [(f"seed {s}", (a.data, a.landmarks, s, False)) for s in a.seeds]
-    if a.site_scale: jobs.append(("seed 0, slabs scaled per site", (a.data, a.landmarks, 0, True)))
+    depth = lambda k: "" if len(a.n_slices) == 1 else f"{k} slices, "
+    jobs = [(f"{depth(k)}seed {s}", (a.data, a.landmarks, s, False, k)) for k in a.n_slices for s in a.seeds]
+    if a.site_scale: jobs.append(("seed 0, slabs scaled per site", (a.data, a.landmarks, 0, True, a.n_slices[0])))
     from spine_study.train import prepare_inputs
-    prepare_inputs(a.data, landmarks=a.landmarks)   # fill the preprocessing cache once, before the workers read it
+    for k in a.n_slices: prepare_inputs(a.data, landmarks=a.landmarks, n_slices=k)   # fill the preprocessing cache once, before the workers read it
     with ProcessPoolExecutor(a.workers, mp_context=multiprocessing.get_context("spawn")) as ex:   # torch in a forked child can hang
         res = dict(zip([n for n, _ in jobs], ex.map(one_run, *zip(*[j for _, j in jobs]))))
     pps = {n: pp.sort_values("ID").reset_index(drop=True) for n, (pp, _) in res.items()}
-    seeds = [f"seed {s}" for s in a.seeds]
-    ens = pps[seeds[0]].assign(y_pred=np.mean([pps[n].y_pred for n in seeds], 0)); pps[f"mean of {len(seeds)} seeds"] = ens
-    ref = pps[seeds[0]]
+    means = {}
+    for k in a.n_slices:
+        seeds = [f"{depth(k)}seed {s}" for s in a.seeds]
+        means[k] = f"{depth(k)}mean of {len(seeds)} seeds"
+        pps[means[k]] = pps[seeds[0]].assign(y_pred=np.mean([pps[n].y_pred for n in seeds], 0))
+    ref, ref_name = pps[f"{depth(a.n_slices[0])}seed {a.seeds[0]}"], f"{depth(a.n_slices[0])}seed {a.seeds[0]}"
     rows = []
     for n, pp in pps.items():
         m = metrics_with_ci(pp.y_true.to_numpy(), pp.y_pred.to_numpy(), n_boot=2000, seed=0)
-        d, ci = paired_r2_difference(pp, ref) if n != seeds[0] else (np.nan, [np.nan, np.nan])
+        d, ci = paired_r2_difference(pp, ref) if n != ref_name else (np.nan, [np.nan, np.nan])
+        dm, cim = (paired_r2_difference(pp, pps[means[a.n_slices[0]]]) if n in means.values() and n != means[a.n_slices[0]]
+                   else (np.nan, [np.nan, np.nan]))
         rows.append(dict(run=n, r2=round(m["r2"], 3), r2_ci95=f"[{m['r2_ci95'][0]:.3f}, {m['r2_ci95'][1]:.3f}]",
                          delta_r2_vs_seed0=None if np.isnan(d) else f"{d:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]",
+                         **({"delta_r2_vs_reference_mean": None if np.isnan(dm) else f"{dm:+.3f} [{cim[0]:+.3f}, {cim[1]:+.3f}]"}
+                            if len(a.n_slices) > 1 else {}),
                          seconds=round(res[n][1]) if n in res else None))
     tab = pd.DataFrame(rows)
     md = lambda r: "| " + " | ".join("" if v is None or v != v else str(v) for v in r) + " |"   # None and NaN: empty
-    text = "\n".join([f"{a.data}, landmarks={a.landmarks}, {len(ref)} patients, 5-fold x 1 (split seed 0)", md(tab.columns),
+    text = "\n".join([f"{a.data}, landmarks={a.landmarks}, {len(ref)} patients, 5-fold x 1 (split seed 0); reference: {ref_name}", md(tab.columns),
                       md(["---"] * tab.shape[1]), *(md(r) for r in tab.itertuples(index=False))])
     print(text)
     if a.out:

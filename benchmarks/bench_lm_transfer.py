@@ -3,12 +3,13 @@ trained on one or both views of the phantom (00c `VIEWS`: "lumbar" shows T12..S1
 applied unchanged to each test cohort's scans and scored against that cohort's own landmarks.csv.
 
     python benchmarks/bench_lm_transfer.py --test DIR [DIR ...] [--views lumbar lumbar+wide] [--seeds 0 1 2] [--epochs 12 24]
-                                           [--out FILE]
+                                           [--knob NAME VALUE ...] [--out FILE]
 
 Every (views, seed, epochs) model is trained once and kept under data_home()/models like the study's default (a seed is
 the phantom's seed and the training seed). Per test cohort and model: mean and median in-plane error of the L1..L5 centres
 (mm, image-chosen mid-sagittal slice), PCK@10 mm, the share of scans with all five within 10 mm, and how often L1 lands
-nearest another level's true centre (a whole-level confusion). Prints one table; nothing here is a test.
+nearest another level's true centre (a whole-level confusion). --knob sets another LandmarkConfig field for every model
+(e.g. --knob base_channels 16). Prints one table; nothing here is a test.
 """
 import argparse
 import itertools
@@ -44,18 +45,20 @@ if __name__ == "__main__":
     ap.add_argument("--test", nargs="+", required=True, help="cohort folders with scans and a landmarks.csv")
     ap.add_argument("--views", nargs="+", default=["lumbar", "lumbar+wide"]); ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, nargs="+", default=[12]); ap.add_argument("--out", default=None)
+    ap.add_argument("--knob", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     a = ap.parse_args()
+    knobs = {k: json.loads(v) for k, v in a.knob}
     from spine_study.localise import phantom_landmark_model
     rows = []
     for views, seed, epochs in itertools.product(a.views, a.seeds, a.epochs):
-        t0 = time.perf_counter(); m = phantom_landmark_model(seed=seed, epochs=epochs, views=tuple(views.split("+"))); fit = time.perf_counter() - t0
+        t0 = time.perf_counter(); m = phantom_landmark_model(seed=seed, epochs=epochs, views=tuple(views.split("+")), **knobs); fit = time.perf_counter() - t0
         for d in a.test:
-            rows.append({"views": views, "seed": seed, "epochs": epochs, "cohort": Path(d).parent.name if Path(d).name == "nifti" else Path(d).name,
+            rows.append({"views": views, **knobs, "seed": seed, "epochs": epochs, "cohort": Path(d).parent.name if Path(d).name == "nifti" else Path(d).name,
                          **score(m, Path(d)), "fit or load s": round(fit, 1)})
             print(json.dumps(rows[-1]), flush=True)
     df = pd.DataFrame(rows)
     from spine_study.core import md_table
     print("\n" + md_table(df))
-    mean = df.groupby(["views", "epochs", "cohort"], sort=False)[["MRE mm", "median mm", "PCK@10mm", "all 5 within 10 mm", "L1 off its level"]].mean().round(3)
+    mean = df.groupby(["views", *knobs, "epochs", "cohort"], sort=False)[["MRE mm", "median mm", "PCK@10mm", "all 5 within 10 mm", "L1 off its level"]].mean().round(3)
     print("\nmean over seeds\n" + md_table(mean.reset_index()))
     if a.out: Path(a.out).write_text(json.dumps({"rows": rows}, indent=1))

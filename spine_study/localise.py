@@ -533,7 +533,7 @@ def fit_cohort_landmarks(data_dir: str | Path | list,  # a data folder with scan
     X, P = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     model, history = fit_landmarks(X, P, cfg, parts[0][2].levels)
     return model, dict(data_dir=str(dirs[0]) if len(dirs) == 1 else [str(d) for d in dirs], convention=convention,
-                       n_scans=len(X), n_patients=int(sum(p[2].meta.ID.nunique() for p in parts)),
+                       n_scans=len(X), n_patients=len(set().union(*(set(p[2].meta.ID) for p in parts))),   # both views: the same patients
                        n_landmark_problems=sum(len(p[3]) for p in parts), loss_first=history[0], loss_last=history[-1],
                        seconds=round(time.perf_counter() - t0, 2))
 

@@ -30,9 +30,9 @@ from .readers import Scan, ScanReadError, read_scan
 
 # %% auto 0
 __all__ = ['CONVENTIONS', 'LANDMARK_COLUMNS', 'DIRECT_ORIGINAL', 'CENTRE_COLUMNS', 'LOCALISE_VERSION', 'PHANTOM_HEATMAP',
-           'PHANTOM_HEATMAP_TEST', 'LANDMARK_SOURCES', 'normalize_level', 'level_convention', 'LandmarkError',
-           'Landmarks', 'check_landmark_rows', 'incomplete_scan_problems', 'read_landmarks', 'Samples', 'slice_samples',
-           'header_only', 'normalize_intensity', 'letterbox', 'to_grid', 'from_grid', 'grid_arrays',
+           'PHANTOM_HEATMAP_TEST', 'LANDMARK_PHANTOM_N', 'LANDMARK_SOURCES', 'normalize_level', 'level_convention',
+           'LandmarkError', 'Landmarks', 'check_landmark_rows', 'incomplete_scan_problems', 'read_landmarks', 'Samples',
+           'slice_samples', 'header_only', 'normalize_intensity', 'letterbox', 'to_grid', 'from_grid', 'grid_arrays',
            'landmark_transforms', 'affine_points', 'augment_batch', 'conv_bn', 'DirectCNN', 'UNet', 'gaussian_targets',
            'heatmap_loss', 'decode_heatmaps', 'LandmarkConfig', 'LandmarkModel', 'save_landmark_model',
            'load_landmark_model', 'predict_grid', 'fit_landmarks', 'stored_zooms', 'choose_slice', 'predict_centres',
@@ -513,6 +513,7 @@ LOCALISE_VERSION = 1  # bump when a change to this module changes what a trained
 PHANTOM_HEATMAP = dict(kind="heatmap", image_size=48, epochs=12, batch_size=8, lr=3e-3, scheduler="cosine", sigma_px=1.2,
                        base_channels=8)  # the landmark study's heatmap settings (05_landmarks: parameters and cost note)
 PHANTOM_HEATMAP_TEST = {**PHANTOM_HEATMAP, "epochs": 15, "batch_size": 4, "depth": 3}  # IN_TEST's 40 scans: more, smaller steps, a shallower net
+LANDMARK_PHANTOM_N = 480  # patients of each view the default landmark model trains on (480 beat 240 on both cohorts of the second simulator: README)
 
 def _cohort_grid(data_dir: Path, cfg: LandmarkConfig, convention: str) -> tuple:
     "(grid images, grid points, samples, landmark problems) of one data folder's scans with all 5 levels."
@@ -546,7 +547,7 @@ def phantom_model_key(cfg: LandmarkConfig, phantom: str, convention: str) -> str
 
 def phantom_landmark_model(path: str | Path | None = None,  # a file of save_landmark_model: load it, train nothing
                            cache_dir: str | Path | None = None,  # where trained phantom models are kept (None: data_home()/models)
-                           n: int | None = None,  # phantom patients (None: the embedded default, 240; 40 under IN_TEST)
+                           n: int | None = None,  # phantom patients per view (None: LANDMARK_PHANTOM_N; 40 under IN_TEST)
                            seed: int = 0,  # the phantom's seed, and the training seed
                            epochs: int | None = None,  # training epochs (None: 12; 15 under IN_TEST)
                            convention: str = "body",  # 'body' (L1..L5 centres) or 'disc'
@@ -557,7 +558,7 @@ def phantom_landmark_model(path: str | Path | None = None,  # a file of save_lan
     "The landmark model at `path`, else the phantom-trained default (trained on first use, then loaded from its file); CPU, eval mode."
     if path is not None: return load_landmark_model(path)
     base = PHANTOM_HEATMAP_TEST if in_test() else PHANTOM_HEATMAP
-    n, epochs = default_cohort_size() if n is None else int(n), base["epochs"] if epochs is None else int(epochs)
+    n, epochs = (default_cohort_size() if in_test() else LANDMARK_PHANTOM_N) if n is None else int(n), base["epochs"] if epochs is None else int(epochs)
     cfg = LandmarkConfig(**{**base, **knobs, "epochs": epochs, "seed": seed, "device": device})
     name = "+".join(phantom_name(n, seed, "quick", v) for v in views)
     file = Path(cache_dir if cache_dir is not None else data_home() / "models") / f"landmarks_{phantom_model_key(cfg, name, convention)}.pt"

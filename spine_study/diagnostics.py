@@ -311,7 +311,6 @@ def learning_curve(X: np.ndarray, y: np.ndarray, ids: np.ndarray, # per scan
         rows.append({"n_train": n, "r2": float(np.mean([r2(yt, p) for p in preds])), "r2_ci_low": lo, "r2_ci_high": hi})
     return pd.DataFrame(rows)
 
-
 # %% ../nbs/04_diagnostics.ipynb
 def learning_curve_slope(df: pd.DataFrame, # learning_curve output
                         ) -> float:        # R² gain per doubling of n_train

@@ -224,7 +224,6 @@ def oof_centres_table(manifest: pd.DataFrame,  # cohort manifest: ID, scan, path
     order = {s: i for i, s in enumerate(manifest.scan)}
     return t.sort_values("scan", key=lambda s: s.map(order), kind="stable", ignore_index=True)
 
-
 # %% ../nbs/05_landmarks.ipynb
 def _features_task(manifest: pd.DataFrame,  # some scans of the cohort manifest
                    data_dir: str | Path, groups: dict,  # source -> {scan: its centres} ({}: the image heuristic)
@@ -257,7 +256,6 @@ def features_by_source(manifest: pd.DataFrame,  # cohort manifest: ID, scan, pat
     fn = _features_task if executor is None else importlib.import_module("spine_study.landmarks")._features_task   # importable by workers
     res = run_folds(tasks, fn, executor, shared=dict(data_dir=data_dir, groups=groups))
     return pd.DataFrame([r for rows, _ in res for r in rows]), [p for _, ps in res for p in ps]
-
 
 # %% ../nbs/05_landmarks.ipynb
 def bmd_baselines_by_source(features: pd.DataFrame,  # from features_by_source

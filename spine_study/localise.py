@@ -563,8 +563,8 @@ def phantom_landmark_model(path: str | Path | None = None,  # a file of save_lan
     name = "+".join(phantom_name(n, seed, "quick", v) for v in views)
     file = Path(cache_dir if cache_dir is not None else data_home() / "models") / f"landmarks_{phantom_model_key(cfg, name, convention)}.pt"
     if file.exists(): return load_landmark_model(file)
-    roots = [ensure_phantom(data_home() / "phantom", n=n, seed=seed, size="quick", format="both" if v == "lumbar" else "nifti", view=v)
-             for v in views]
+    both = lambda v: v == "lumbar" and n == default_cohort_size()   # the study's own cohorts keep their DICOM twin; a training-only one needs NIfTI
+    roots = [ensure_phantom(data_home() / "phantom", n=n, seed=seed, size="quick", format="both" if both(v) else "nifti", view=v) for v in views]
     model, info = fit_cohort_landmarks([r / "nifti" for r in roots], cfg, convention)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(f".{file.name}.tmp{os.getpid()}")

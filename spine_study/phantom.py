@@ -210,7 +210,6 @@ def disc_centres(chain: pd.DataFrame) -> np.ndarray:
     c, ax, h = chain[["u", "v"]].to_numpy(), chain[["au", "av"]].to_numpy(), chain.height_mm.to_numpy()
     return (c[:-1] + ax[:-1] * h[:-1, None] / 2 + c[1:] - ax[1:] * h[1:, None] / 2) / 2
 
-
 # %% ../nbs/00c_phantom.ipynb
 def rect_sdf(a: np.ndarray, # coordinate along the rectangle's axis (mm)
              b: np.ndarray, # coordinate across it (mm)
@@ -246,7 +245,6 @@ def spine_shapes(chain: pd.DataFrame, # from `spine_chain`
         arch=rects(d / 2 + (canal_mm + 14) / 2, -0.12 * h, 0.34 * h, (canal_mm + 14) / 2, 4.0)[:canal_end],
         spinous=rects(d / 2 + canal_mm + 24, 0.22 * h, 0.22 * h, 16.0, 4.0)[:at("S1")],
         psoas=rects(-0.15 * d, 0, h / 2 + 6, d / 2 + psoas_w, 8.0)[at("L1"):at("L5") + 1])
-
 
 # %% ../nbs/00c_phantom.ipynb
 @dataclass

@@ -2,13 +2,15 @@
 with several training seeds, each seed's R², the R² of their mean prediction, and paired differences.
 
     python benchmarks/bench_seeds.py [--data DIR] [--seeds 0 1 2] [--landmarks true] [--site-scale] [--n-slices 5 9]
-                                     [--workers 2] [--out FILE]
+                                     [--recipe default early_stopping=0,keep=last] [--workers 2] [--out FILE]
 
 The folds are those of a study run with seed 0 (5-fold grouped CV x 1 repeat); only the network's seed (initialisation,
 batch order, augmentation) changes between members. --site-scale adds one more run at seed 0 on slabs harmonised per site
 (each site's slabs divided by its median body/CSF ratio over the cohort's median: images and the sheet's Site, never BMD).
 --n-slices K [K ...] runs every seed at each slab depth (03_train's n_slices; the first is the reference) and adds, per depth,
-the mean of its seeds and that mean's paired dR2 against the reference depth's mean.
+the mean of its seeds and that mean's paired dR2 against the reference depth's mean. --recipe R [R ...] does the same for
+training recipes: each R is "default" (the recommended one) or comma-separated TrainConfig overrides such as
+"early_stopping=0,keep=last" (03_train's spelling: early_stopping=0 turns it off); the first is the reference.
 Per patient, bootstrap 95% CIs; paired dR2 over the same patients and resamples. Prints one table; nothing here is a test.
 """
 import argparse
@@ -22,7 +24,20 @@ import numpy as np
 import pandas as pd
 
 
-def one_run(data, landmarks, seed, site_scale, n_slices=None):
+def parse_recipe(text: str) -> dict:
+    "'default' -> {}; 'k=v,k=v' -> TrainConfig overrides (ints, floats, true/false and none understood; early_stopping -> early_stopping_patience)."
+    if text == "default": return {}
+    out = {}
+    for item in text.split(","):
+        k, v = item.split("=", 1)
+        k = {"early_stopping": "early_stopping_patience"}.get(k, k)
+        low = v.lower()
+        out[k] = (None if low == "none" else True if low == "true" else False if low == "false"
+                  else int(v) if v.lstrip("-").isdigit() else float(v) if v.replace(".", "", 1).replace("e-", "", 1).lstrip("-").isdigit() else v)
+    return out
+
+
+def one_run(data, landmarks, seed, site_scale, n_slices=None, recipe="default"):
     "Out-of-fold per-patient predictions of the recommended network at one seed (optionally on site-scaled slabs)."
     from spine_study.evaluation import evaluate
     from spine_study.train import cross_validate, prepare_inputs, resolve_config, sheet_sites, study_splits
@@ -34,7 +49,7 @@ def one_run(data, landmarks, seed, site_scale, n_slices=None):
         X = X.copy(); site = sheet_sites(data).reindex(inp.ids).fillna("").to_numpy(str)
         v = inp.table.body_mean_csf.to_numpy(float)
         for s in np.unique(site): X[site == s] /= np.nanmedian(v[site == s]) / np.nanmedian(v)
-    pred, _ = cross_validate(X, inp.y, inp.ids, resolve_config("cnn25d", device="cpu", seed=seed), splits, progress=False)
+    pred, _ = cross_validate(X, inp.y, inp.ids, resolve_config("cnn25d", device="cpu", seed=seed, **parse_recipe(recipe)), splits, progress=False)
     pp, m = evaluate(pred, inp.y, inp.ids, splits)
     return pp, time.time() - t0
 
@@ -44,33 +59,36 @@ def main():
     ap.add_argument("--data", default=None, help="a data folder (default: the embedded phantom)"); ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--landmarks", default="auto"); ap.add_argument("--site-scale", action="store_true")
     ap.add_argument("--n-slices", type=int, nargs="+", default=[None], help="slab depths to compare (default: 03_train's)")
+    ap.add_argument("--recipe", nargs="+", default=["default"], help="training recipes to compare ('default' or k=v,k=v overrides)")
     ap.add_argument("--workers", type=int, default=2); ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from spine_study.metrics import metrics_with_ci, paired_r2_difference
-    depth = lambda k: "" if len(a.n_slices) == 1 else f"{k} slices, "
-    jobs = [(f"{depth(k)}seed {s}", (a.data, a.landmarks, s, False, k)) for k in a.n_slices for s in a.seeds]
-    if a.site_scale: jobs.append(("seed 0, slabs scaled per site", (a.data, a.landmarks, 0, True, a.n_slices[0])))
+    for r in a.recipe: parse_recipe(r)   # a typo fails here, not in a worker
+    variants = [(k, r) for k in a.n_slices for r in a.recipe]   # the first is the reference
+    depth = lambda v: ("" if len(a.n_slices) == 1 else f"{v[0]} slices, ") + ("" if len(a.recipe) == 1 else f"{v[1]}, ")
+    jobs = [(f"{depth(v)}seed {s}", (a.data, a.landmarks, s, False, v[0], v[1])) for v in variants for s in a.seeds]
+    if a.site_scale: jobs.append(("seed 0, slabs scaled per site", (a.data, a.landmarks, 0, True, a.n_slices[0], a.recipe[0])))
     from spine_study.train import prepare_inputs
     for k in a.n_slices: prepare_inputs(a.data, landmarks=a.landmarks, n_slices=k)   # fill the preprocessing cache once, before the workers read it
     with ProcessPoolExecutor(a.workers, mp_context=multiprocessing.get_context("spawn")) as ex:   # torch in a forked child can hang
         res = dict(zip([n for n, _ in jobs], ex.map(one_run, *zip(*[j for _, j in jobs]))))
     pps = {n: pp.sort_values("ID").reset_index(drop=True) for n, (pp, _) in res.items()}
     means = {}
-    for k in a.n_slices:
-        seeds = [f"{depth(k)}seed {s}" for s in a.seeds]
-        means[k] = f"{depth(k)}mean of {len(seeds)} seeds"
-        pps[means[k]] = pps[seeds[0]].assign(y_pred=np.mean([pps[n].y_pred for n in seeds], 0))
-    ref, ref_name = pps[f"{depth(a.n_slices[0])}seed {a.seeds[0]}"], f"{depth(a.n_slices[0])}seed {a.seeds[0]}"
+    for v in variants:
+        seeds = [f"{depth(v)}seed {s}" for s in a.seeds]
+        means[v] = f"{depth(v)}mean of {len(seeds)} seeds"
+        pps[means[v]] = pps[seeds[0]].assign(y_pred=np.mean([pps[n].y_pred for n in seeds], 0))
+    ref_name = f"{depth(variants[0])}seed {a.seeds[0]}"; ref = pps[ref_name]
     rows = []
     for n, pp in pps.items():
         m = metrics_with_ci(pp.y_true.to_numpy(), pp.y_pred.to_numpy(), n_boot=2000, seed=0)
         d, ci = paired_r2_difference(pp, ref) if n != ref_name else (np.nan, [np.nan, np.nan])
-        dm, cim = (paired_r2_difference(pp, pps[means[a.n_slices[0]]]) if n in means.values() and n != means[a.n_slices[0]]
+        dm, cim = (paired_r2_difference(pp, pps[means[variants[0]]]) if n in means.values() and n != means[variants[0]]
                    else (np.nan, [np.nan, np.nan]))
         rows.append(dict(run=n, r2=round(m["r2"], 3), r2_ci95=f"[{m['r2_ci95'][0]:.3f}, {m['r2_ci95'][1]:.3f}]",
                          delta_r2_vs_seed0=None if np.isnan(d) else f"{d:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]",
                          **({"delta_r2_vs_reference_mean": None if np.isnan(dm) else f"{dm:+.3f} [{cim[0]:+.3f}, {cim[1]:+.3f}]"}
-                            if len(a.n_slices) > 1 else {}),
+                            if len(variants) > 1 else {}),
                          seconds=round(res[n][1]) if n in res else None))
     tab = pd.DataFrame(rows)
     md = lambda r: "| " + " | ".join("" if v is None or v != v else str(v) for v in r) + " |"   # None and NaN: empty
@@ -80,7 +98,9 @@ def main():
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         from spine_study.core import git_info
-        Path(a.out).write_text(json.dumps(dict(data=a.data, landmarks=a.landmarks, rows=rows, **git_info()), indent=1))
+        Path(a.out).write_text(json.dumps(dict(data=a.data, landmarks=a.landmarks, recipes=a.recipe, n_slices=a.n_slices, rows=rows,
+                                               predictions={n: pp.y_pred.round(5).tolist() for n, pp in pps.items()},
+                                               ids=ref.ID.astype(str).tolist(), y_true=ref.y_true.tolist(), **git_info()), indent=1))
         Path(a.out).with_suffix(".txt").write_text(text + "\n")
 
 

@@ -113,11 +113,13 @@ class TrainConfig(FitConfig):
     augment: bool | dict = False          # False, True (defaults) or Augment strengths
     pretrained: str | None = None         # LOCAL state-dict file to start from
     inner_val_frac: float = 0.15          # share of training patients held out for checkpoint selection in CV
+    keep: str = "best"                    # weights kept: "best" (lowest inner-validation loss) or "last" (the final epoch's)
     eval_batch_size: int = 64             # batch size for prediction
 
     def __post_init__(self):
         super().__post_init__()
         if self.loss not in ("mse", "huber"): raise ValueError(f"TrainConfig.loss={self.loss!r}; choose one of ('mse', 'huber')")
+        if self.keep not in ("best", "last"): raise ValueError(f"TrainConfig.keep={self.keep!r}; choose one of ('best', 'last')")
 
 SEED_PROTOCOL = TrainConfig(model="seed_simplecnn", loss="mse", optimizer="adam", lr=1e-4, weight_decay=0.0, batch_size=16,
                             epochs=50, scheduler="plateau", early_stopping_patience=None, grad_clip=None,
@@ -207,7 +209,7 @@ def fit(X_train: np.ndarray | DiskRows, y_train: np.ndarray, # (n, S, H, W) slab
                         validate=lambda m: {**(_val_row(m, X_val, yv, loss_fn, cfg) if has_val else {}), **_dead_row(m, X_val if has_val else X_train)},
                         augment=(lambda x, y, g: (aug(x, g), y)) if aug is not None else None,
                         batch_stats=lambda out, yb: {"train_mse_g2": (((out - yb) * model.y_sd) ** 2).sum()},
-                        progress=progress, desc=cfg.model)
+                        keep=cfg.keep, progress=progress, desc=cfg.model)
 
 # %% ../nbs/03_train.ipynb
 def planted_slabs(n_patients: int = 200, # patients (a tenth of them get a second scan)

@@ -195,8 +195,8 @@ def fit(X_train: np.ndarray | DiskRows, y_train: np.ndarray, # (n, S, H, W) slab
         X_val: np.ndarray | None, y_val: np.ndarray | None, # checkpoint-selection set (None: select on the training loss)
         cfg: TrainConfig = TrainConfig(), # every knob
         progress: bool = False, # a tqdm bar over epochs
-       ) -> tuple[TargetScaled, pd.DataFrame]: # best-val model (eval mode) and per-epoch history
-    "Train one model with engine.fit_loop (slabs in memory, or on disk as DiskRows); keep the best-validation weights; return it with its history (dead units per epoch too)."
+       ) -> tuple[TargetScaled, pd.DataFrame]: # the kept model (eval mode) and per-epoch history
+    "Train one model with engine.fit_loop (slabs in memory, or on disk as DiskRows); keep the best-validation or the last weights (cfg.keep); return it with its history (dead units per epoch too)."
     y_train = np.asarray(y_train, np.float64); has_val = X_val is not None and len(X_val) > 0
     mu, sd = float(y_train.mean()), float(y_train.std()) or 1.0
     with session(cfg) as dev:

@@ -22,11 +22,17 @@ def one_run(run: Path, baseline: str, w: float) -> dict:
     base = net.assign(y_pred=b[b.model == baseline].set_index("ID").y_pred.reindex(net.ID).to_numpy())
     if base.y_pred.isna().any(): raise SystemExit(f"{run}: no {baseline} prediction for every patient")
     avg = net.assign(y_pred=w * net.y_pred + (1 - w) * base.y_pred)
-    r2 = lambda pp: "{:.3f} [{:.3f}, {:.3f}]".format(*(lambda m: (m["r2"], *m["r2_ci95"]))(
-        metrics_with_ci(pp.y_true.to_numpy(), pp.y_pred.to_numpy(), n_boot=2000, seed=0)))
-    d = lambda a, r: "{:+.3f} [{:+.3f}, {:+.3f}]".format(*(lambda x: (x[0], *x[1]))(paired_r2_difference(a, r)))
+
+    def r2(pp):
+        m = metrics_with_ci(pp.y_true.to_numpy(), pp.y_pred.to_numpy(), n_boot=2000, seed=0)
+        return f"{m['r2']:.3f} [{m['r2_ci95'][0]:.3f}, {m['r2_ci95'][1]:.3f}]"
+
+    def delta(pp, ref):
+        d, ci = paired_r2_difference(pp, ref)
+        return f"{d:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
+
     return {"run": run.name, "network": r2(net), baseline: r2(base), "average": r2(avg),
-            "average - network": d(avg, net), f"average - {baseline}": d(avg, base)}
+            "average - network": delta(avg, net), f"average - {baseline}": delta(avg, base)}
 
 
 def main():
@@ -35,10 +41,9 @@ def main():
     ap.add_argument("--baseline", default="cnn_features_svr"); ap.add_argument("--weight", type=float, default=0.5, help="the network's weight")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
+    from spine_study.core import md_table
     tab = pd.DataFrame([one_run(r, a.baseline, a.weight) for r in a.runs])
-    md = lambda r: "| " + " | ".join(map(str, r)) + " |"
-    text = "\n".join([f"average = {a.weight} x network + {1 - a.weight:g} x {a.baseline} (weight fixed, not fitted); per patient, 95% CIs",
-                      md(tab.columns), md(["---"] * tab.shape[1]), *(md(r) for r in tab.itertuples(index=False))])
+    text = f"average = {a.weight} x network + {1 - a.weight:g} x {a.baseline} (weight fixed, not fitted); per patient, 95% CIs\n{md_table(tab)}"
     print(text)
     if a.out: Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(text + "\n")
 

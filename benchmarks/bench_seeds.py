@@ -24,17 +24,21 @@ import numpy as np
 import pandas as pd
 
 
+def _value(text: str):
+    "A recipe value: none/true/false, an int, a float, else the text itself."
+    named = {"none": None, "true": True, "false": False}
+    if text.lower() in named: return named[text.lower()]
+    for cast in (int, float):
+        try: return cast(text)
+        except ValueError: pass
+    return text
+
+
 def parse_recipe(text: str) -> dict:
-    "'default' -> {}; 'k=v,k=v' -> TrainConfig overrides (ints, floats, true/false and none understood; early_stopping -> early_stopping_patience)."
+    "'default' -> {}; 'k=v,k=v' -> TrainConfig overrides (03_train's early_stopping -> early_stopping_patience)."
     if text == "default": return {}
-    out = {}
-    for item in text.split(","):
-        k, v = item.split("=", 1)
-        k = {"early_stopping": "early_stopping_patience"}.get(k, k)
-        low = v.lower()
-        out[k] = (None if low == "none" else True if low == "true" else False if low == "false"
-                  else int(v) if v.lstrip("-").isdigit() else float(v) if v.replace(".", "", 1).replace("e-", "", 1).lstrip("-").isdigit() else v)
-    return out
+    pairs = (item.split("=", 1) for item in text.split(","))
+    return {{"early_stopping": "early_stopping_patience"}.get(k, k): _value(v) for k, v in pairs}
 
 
 def one_run(data, landmarks, seed, site_scale, n_slices=None, recipe="default"):
@@ -65,8 +69,8 @@ def main():
     from spine_study.metrics import metrics_with_ci, paired_r2_difference
     for r in a.recipe: parse_recipe(r)   # a typo fails here, not in a worker
     variants = [(k, r) for k in a.n_slices for r in a.recipe]   # the first is the reference
-    depth = lambda v: ("" if len(a.n_slices) == 1 else f"{v[0]} slices, ") + ("" if len(a.recipe) == 1 else f"{v[1]}, ")
-    jobs = [(f"{depth(v)}seed {s}", (a.data, a.landmarks, s, False, v[0], v[1])) for v in variants for s in a.seeds]
+    label = lambda v: ("" if len(a.n_slices) == 1 else f"{v[0]} slices, ") + ("" if len(a.recipe) == 1 else f"{v[1]}, ")
+    jobs = [(f"{label(v)}seed {s}", (a.data, a.landmarks, s, False, v[0], v[1])) for v in variants for s in a.seeds]
     if a.site_scale: jobs.append(("seed 0, slabs scaled per site", (a.data, a.landmarks, 0, True, a.n_slices[0], a.recipe[0])))
     from spine_study.train import prepare_inputs
     for k in a.n_slices: prepare_inputs(a.data, landmarks=a.landmarks, n_slices=k)   # fill the preprocessing cache once, before the workers read it
@@ -75,10 +79,10 @@ def main():
     pps = {n: pp.sort_values("ID").reset_index(drop=True) for n, (pp, _) in res.items()}
     means = {}
     for v in variants:
-        seeds = [f"{depth(v)}seed {s}" for s in a.seeds]
-        means[v] = f"{depth(v)}mean of {len(seeds)} seeds"
+        seeds = [f"{label(v)}seed {s}" for s in a.seeds]
+        means[v] = f"{label(v)}mean of {len(seeds)} seeds"
         pps[means[v]] = pps[seeds[0]].assign(y_pred=np.mean([pps[n].y_pred for n in seeds], 0))
-    ref_name = f"{depth(variants[0])}seed {a.seeds[0]}"; ref = pps[ref_name]
+    ref_name = f"{label(variants[0])}seed {a.seeds[0]}"; ref = pps[ref_name]
     rows = []
     for n, pp in pps.items():
         m = metrics_with_ci(pp.y_true.to_numpy(), pp.y_pred.to_numpy(), n_boot=2000, seed=0)
@@ -91,9 +95,8 @@ def main():
                             if len(variants) > 1 else {}),
                          seconds=round(res[n][1]) if n in res else None))
     tab = pd.DataFrame(rows)
-    md = lambda r: "| " + " | ".join("" if v is None or v != v else str(v) for v in r) + " |"   # None and NaN: empty
-    text = "\n".join([f"{a.data}, landmarks={a.landmarks}, {len(ref)} patients, 5-fold x 1 (split seed 0); reference: {ref_name}", md(tab.columns),
-                      md(["---"] * tab.shape[1]), *(md(r) for r in tab.itertuples(index=False))])
+    from spine_study.core import md_table
+    text = f"{a.data}, landmarks={a.landmarks}, {len(ref)} patients, 5-fold x 1 (split seed 0); reference: {ref_name}\n{md_table(tab)}"
     print(text)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
